@@ -1,0 +1,46 @@
+import express, { type Express } from "express";
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+import type { Database } from "./db/database.js";
+import { prefactorRouter } from "./dialects/prefactor/router.js";
+import { docsRouter } from "./http/docs.js";
+import { prefactorErrorHandler, routeNotFound } from "./http/errors.js";
+import { requestLogger } from "./http/logging.js";
+import { createServices, type Services } from "./services.js";
+
+export interface AppDeps {
+  db: Database;
+  config: Config;
+  logger: Logger;
+  services?: Services;
+}
+
+/** Builds the HTTP app. Never listens: index.ts does, and tests drive it with supertest. */
+export function createApp(deps: AppDeps): Express {
+  const { db, config, logger } = deps;
+  const services = deps.services ?? createServices(db, config);
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.set("query parser", "extended");
+  app.use(requestLogger(logger));
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    try {
+      await db.ping();
+      res.json({ status: "ok", database: db.kind });
+    } catch {
+      res.status(503).json({ status: "unavailable", database: db.kind });
+    }
+  });
+  app.use(docsRouter());
+
+  app.use("/api/v1", prefactorRouter(services, config));
+
+  app.use(routeNotFound);
+  app.use(prefactorErrorHandler);
+  return app;
+}

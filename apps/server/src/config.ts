@@ -1,0 +1,73 @@
+import { z } from "zod";
+
+const intFrom = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `expected an integer between ${min} and ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `expected an integer between ${min} and ${max}`).max(max, `expected an integer between ${min} and ${max}`));
+
+const postgresUrl = z
+  .string()
+  .trim()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === "postgres:" || url.protocol === "postgresql:") && url.hostname !== "";
+    } catch {
+      return false;
+    }
+  }, "expected a URL such as postgresql://user:password@host:5432/database");
+
+/** Every setting the server reads from the environment. Nothing else reads process.env. */
+export const ConfigSchema = z.object({
+  PORT: intFrom(0, 65535).default(3000),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  DATABASE_URL: postgresUrl.optional(),
+  DB_POOL_SIZE: intFrom(1, 200).default(10),
+  SPYGLASS_DATA_DIR: z.string().min(1).default("./.spyglass"),
+  SPYGLASS_ADMIN_TOKEN: z.string().min(16, "expected at least 16 characters").max(256).optional(),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  JSON_BODY_LIMIT_BYTES: intFrom(1024, 512 * 1024 * 1024).default(5 * 1024 * 1024),
+  REQUEST_TIMEOUT_MS: intFrom(1000, 3_600_000).default(30_000),
+  SHUTDOWN_TIMEOUT_MS: intFrom(0, 600_000).default(10_000),
+  SPAN_VALIDATION: z.enum(["record", "strict"]).default("record"),
+  IDEMPOTENCY_TTL_HOURS: intFrom(1, 24 * 365).default(24),
+  RUN_TIMEOUT_MS: intFrom(1000, 365 * 24 * 3_600_000).default(30 * 60_000),
+  SWEEP_INTERVAL_MS: intFrom(1000, 24 * 3_600_000).default(60_000),
+  EVENT_LIMIT_MONTHLY: intFrom(1, Number.MAX_SAFE_INTEGER).optional(),
+  RATE_LIMIT_PER_MINUTE: intFrom(0, 10_000_000).default(60_000),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  // An empty variable means "not set", as in most twelve-factor servers.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in ConfigSchema.shape && value !== undefined && value !== ""),
+  );
+  const parsed = ConfigSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const lines = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? "config");
+    const value = present[name];
+    const shown = name === "DATABASE_URL" || name === "SPYGLASS_ADMIN_TOKEN" ? "" : ` (got ${JSON.stringify(value)})`;
+    return `invalid configuration: ${name}: ${issue.message}${shown}`;
+  });
+  throw new ConfigError(lines.join("\n"));
+}
+
+export function loadConfigOrExit(env: NodeJS.ProcessEnv): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,96 @@
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { PrismaPg } from "@prisma/adapter-pg";
+import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
+import { PrismaClient } from "../generated/prisma/client.js";
+import type { Config } from "../config.js";
+import { applyMigrations } from "./migrations.js";
+
+export type Prisma = PrismaClient;
+
+export interface Database {
+  kind: "pglite" | "postgresql";
+  prisma: PrismaClient;
+  adapterFactory: SqlMigrationAwareDriverAdapterFactory;
+  /** Throws when the database cannot answer a trivial query. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A start-up failure with a message meant for the operator, printed without a stack. */
+export class DatabaseStartupError extends Error {}
+
+type DbConfig = Pick<Config, "DATABASE_URL" | "SPYGLASS_DATA_DIR" | "DB_POOL_SIZE">;
+
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const e = current as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof e.code === "string" && !parts.includes(e.code)) parts.push(e.code);
+    if (typeof e.message === "string" && e.message && !parts.includes(e.message)) parts.push(e.message.split("\n")[0]!);
+    current = e.cause;
+  }
+  return parts.join(": ") || String(error);
+}
+
+export async function openDatabase(config: DbConfig, options: { migrate?: boolean } = {}): Promise<Database> {
+  const migrate = options.migrate ?? true;
+  let db: Database;
+  let where: string;
+  if (config.DATABASE_URL) {
+    const url = new URL(config.DATABASE_URL);
+    where = `PostgreSQL at ${url.hostname}:${url.port || "5432"}${url.pathname}`;
+    const adapterFactory = new PrismaPg({
+      connectionString: config.DATABASE_URL,
+      max: config.DB_POOL_SIZE,
+      connectionTimeoutMillis: 10_000,
+    });
+    const prisma = new PrismaClient({ adapter: adapterFactory });
+    db = {
+      kind: "postgresql",
+      prisma,
+      adapterFactory,
+      ping: async () => {
+        await prisma.$queryRaw`SELECT 1`;
+      },
+      close: () => prisma.$disconnect(),
+    };
+  } else {
+    // "memory://" keeps the database in memory (tests); anything else is a directory on disk.
+    const inMemory = config.SPYGLASS_DATA_DIR.startsWith("memory://");
+    const dataDir = inMemory ? config.SPYGLASS_DATA_DIR : path.resolve(config.SPYGLASS_DATA_DIR);
+    where = inMemory ? "the in-memory embedded database" : `the embedded database in ${dataDir}`;
+    let pglite: PGlite;
+    try {
+      if (!inMemory) mkdirSync(dataDir, { recursive: true });
+      pglite = await PGlite.create(dataDir);
+    } catch (error) {
+      throw new DatabaseStartupError(`cannot open ${where}: ${describe(error)}`);
+    }
+    const adapterFactory = new PrismaPGlite(pglite);
+    const prisma = new PrismaClient({ adapter: adapterFactory });
+    db = {
+      kind: "pglite",
+      prisma,
+      adapterFactory,
+      ping: async () => {
+        await prisma.$queryRaw`SELECT 1`;
+      },
+      close: async () => {
+        await prisma.$disconnect();
+        await pglite.close();
+      },
+    };
+  }
+  try {
+    await db.ping();
+    if (migrate) await applyMigrations(db.adapterFactory);
+  } catch (error) {
+    await db.close().catch(() => {});
+    throw new DatabaseStartupError(`cannot use ${where}: ${describe(error)}`);
+  }
+  return db;
+}

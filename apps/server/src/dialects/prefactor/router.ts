@@ -1,0 +1,36 @@
+import express, { Router } from "express";
+import { AccountResponseSchema, PingResponseSchema } from "@spyglass/contracts";
+import type { Config } from "../../config.js";
+import type { Services } from "../../services.js";
+import { authenticate } from "../../http/auth.js";
+import { authOf } from "../../http/context.js";
+import { prefactorErrorHandler, routeNotFound } from "../../http/errors.js";
+import { respond } from "../../http/respond.js";
+import { iso } from "../shared.js";
+
+/** Everything under /api/v1 that is not AgentVista's speaks the Prefactor wire format. */
+export function prefactorRouter(services: Services, config: Config): Router {
+  const router = Router();
+  router.use(express.json({ limit: config.JSON_BODY_LIMIT_BYTES }));
+  router.use(authenticate(services.accounts));
+
+  router.get("/ping", (req, res) => {
+    const auth = authOf(req);
+    respond(res, 200, PingResponseSchema, {
+      status: "success",
+      details: { type: "api_token", id: auth.tokenId, account_id: auth.accountId, scopes: auth.scopes },
+    });
+  });
+
+  router.get("/account", async (req, res) => {
+    const account = await services.accounts.getAccount(authOf(req).accountId);
+    respond(res, 200, AccountResponseSchema, {
+      status: "success",
+      details: { type: "account", id: account.id, name: account.name, inserted_at: iso(account.insertedAt), updated_at: iso(account.updatedAt) },
+    });
+  });
+
+  router.use(routeNotFound);
+  router.use(prefactorErrorHandler);
+  return router;
+}

@@ -1,0 +1,129 @@
+import type { Prisma } from "../../db/database.js";
+import { accountsRepository } from "../../repositories/accounts.js";
+import { tokensRepository } from "../../repositories/tokens.js";
+import { AppError } from "../shared/app-error.js";
+import { generatePfid, randomPartition } from "../shared/pfid.js";
+import { ALL_SCOPES, displayPrefix, hashSecret, newSecret, sameHash, type Scope } from "./tokens.js";
+
+export interface AuthContext {
+  accountId: string;
+  partition: number;
+  tokenId: string;
+  scopes: Scope[];
+  /** Set for agent_deployment tokens: writes are limited to this agent. */
+  agentId: string | null;
+}
+
+export interface BootstrapResult {
+  accountId: string;
+  createdAccount: boolean;
+  /** A freshly generated admin secret, to be shown once; null when none was generated. */
+  generatedAdminToken: string | null;
+}
+
+export class AccountsService {
+  constructor(private readonly prisma: Prisma) {}
+
+  /**
+   * First start: create the default account (with its default environment). When `adminToken` is
+   * given, make sure a token with exactly that secret exists for it; otherwise, on first start
+   * only, generate one and hand it back to be printed once.
+   */
+  async bootstrap(adminToken: string | undefined): Promise<BootstrapResult> {
+    return this.prisma.$transaction(async (tx) => {
+      // One bootstrap at a time, even with several replicas starting together.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(715517)`;
+      let account = await accountsRepository.first(tx);
+      const createdAccount = !account;
+      if (!account) {
+        const partition = randomPartition();
+        account = await accountsRepository.create(tx, { id: generatePfid(partition), name: "default", pfidPartition: partition });
+        await accountsRepository.createEnvironment(tx, {
+          id: generatePfid(partition),
+          accountId: account.id,
+          name: "default",
+          isDefault: true,
+        });
+      }
+      let generatedAdminToken: string | null = null;
+      if (adminToken) {
+        const existing = await tokensRepository.findByHash(tx, hashSecret(adminToken));
+        if (existing && existing.accountId === account.id) {
+          await tokensRepository.activate(tx, existing.id, [...ALL_SCOPES]);
+        } else if (!existing) {
+          await this.createToken(tx, account.id, account.pfidPartition, adminToken, "admin (SPYGLASS_ADMIN_TOKEN)");
+        }
+      } else if (createdAccount) {
+        generatedAdminToken = newSecret("sg_");
+        await this.createToken(tx, account.id, account.pfidPartition, generatedAdminToken, "admin (generated at first start)");
+      }
+      return { accountId: account.id, createdAccount, generatedAdminToken };
+    });
+  }
+
+  /** A new tenant with its default environment and an all-scopes admin token (operator CLI, tests). */
+  async createAccount(name: string): Promise<{ accountId: string; adminToken: string }> {
+    return this.prisma.$transaction(async (tx) => {
+      const partition = randomPartition();
+      const account = await accountsRepository.create(tx, { id: generatePfid(partition), name, pfidPartition: partition });
+      await accountsRepository.createEnvironment(tx, { id: generatePfid(partition), accountId: account.id, name: "default", isDefault: true });
+      const adminToken = newSecret("sg_");
+      await this.createToken(tx, account.id, partition, adminToken, "admin");
+      return { accountId: account.id, adminToken };
+    });
+  }
+
+  private createToken(tx: Parameters<typeof tokensRepository.create>[0], accountId: string, partition: number, secret: string, name: string) {
+    return tokensRepository.create(tx, {
+      id: generatePfid(partition),
+      accountId,
+      name,
+      tokenHash: hashSecret(secret),
+      prefix: displayPrefix(secret),
+      scopes: [...ALL_SCOPES],
+    });
+  }
+
+  /** Resolves a bearer secret to its account, or throws not_authenticated / bad_authtoken. */
+  async authenticate(secret: string | undefined, now = new Date()): Promise<AuthContext> {
+    if (secret === undefined) throw new AppError("not_authenticated", "missing bearer token: send Authorization: Bearer <token>");
+    const hash = hashSecret(secret);
+    const token = await tokensRepository.findByHash(this.prisma, hash);
+    if (!token || !sameHash(token.tokenHash, hash)) throw new AppError("bad_authtoken", "invalid token");
+    if (token.status !== "active") throw new AppError("bad_authtoken", `token is ${token.status}`);
+    if (token.expiresAt && token.expiresAt <= now) throw new AppError("bad_authtoken", "token has expired");
+    const partition = await this.partitionOf(token.accountId);
+    void tokensRepository.touch(this.prisma, token.id, now).catch(() => {});
+    return {
+      accountId: token.accountId,
+      partition,
+      tokenId: token.id,
+      scopes: token.scopes.filter((s): s is Scope => (ALL_SCOPES as readonly string[]).includes(s)),
+      agentId: token.agentId,
+    };
+  }
+
+  // An account's PFID partition never changes, so it is safe to keep in memory on every replica.
+  private readonly partitions = new Map<string, number>();
+
+  private async partitionOf(accountId: string): Promise<number> {
+    const cached = this.partitions.get(accountId);
+    if (cached !== undefined) return cached;
+    const account = await accountsRepository.findById(this.prisma, accountId);
+    if (!account) throw new AppError("bad_authtoken", "invalid token");
+    this.partitions.set(accountId, account.pfidPartition);
+    return account.pfidPartition;
+  }
+
+  async getAccount(accountId: string) {
+    const account = await accountsRepository.findById(this.prisma, accountId);
+    if (!account) throw new AppError("not_found", "account not found");
+    return account;
+  }
+}
+
+export function requireScope(auth: AuthContext, scope: Scope): void {
+  if (!auth.scopes.includes(scope)) {
+    throw new AppError("not_permitted", `this token lacks the '${scope}' scope`);
+  }
+}

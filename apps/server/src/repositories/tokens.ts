@@ -1,0 +1,34 @@
+import type { Db } from "./types.js";
+
+export interface NewToken {
+  id: string;
+  accountId: string;
+  name?: string | null;
+  tokenHash: string;
+  prefix: string;
+  scopes: string[];
+  tokenScope?: string;
+  agentId?: string | null;
+  environmentId?: string | null;
+  expiresAt?: Date | null;
+}
+
+export const tokensRepository = {
+  findByHash(db: Db, tokenHash: string) {
+    return db.apiToken.findUnique({ where: { tokenHash } });
+  },
+  create(db: Db, data: NewToken) {
+    return db.apiToken.create({ data });
+  },
+  /** Makes sure the token is usable with exactly these scopes (operator-configured tokens). */
+  activate(db: Db, id: string, scopes: string[]) {
+    return db.apiToken.update({ where: { id }, data: { status: "active", scopes, expiresAt: null } });
+  },
+  /** Records use at most once a minute per token, so authentication stays a read on the hot path. */
+  touch(db: Db, id: string, now: Date) {
+    return db.apiToken.updateMany({
+      where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - 60_000) } }] },
+      data: { lastUsedAt: now },
+    });
+  },
+};
