@@ -25,15 +25,16 @@ export class DatabaseStartupError extends Error {}
 type DbConfig = Pick<Config, "DATABASE_URL" | "SPYGLASS_DATA_DIR" | "DB_POOL_SIZE">;
 
 function describe(error: unknown): string {
-  const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 5; depth++) {
-    const e = current as { code?: unknown; message?: unknown; cause?: unknown };
-    if (typeof e.code === "string" && !parts.includes(e.code)) parts.push(e.code);
-    if (typeof e.message === "string" && e.message && !parts.includes(e.message)) parts.push(e.message.split("\n")[0]!);
-    current = e.cause;
+  // Prisma wraps driver failures; the useful part is the adapter's cause (kind, original message).
+  const cause = (error as { meta?: { driverAdapterError?: { cause?: Record<string, unknown> } } }).meta?.driverAdapterError?.cause;
+  if (cause) {
+    const detail = cause.originalMessage ?? (cause.kind === "DatabaseNotReachable" ? "server not reachable" : undefined);
+    return [cause.kind, detail].filter(Boolean).join(": ");
   }
-  return parts.join(": ") || String(error);
+  const message = (error as { message?: unknown }).message;
+  const lines = typeof message === "string" ? message.split("\n").map((l) => l.trim()).filter(Boolean) : [];
+  const code = (error as { code?: unknown }).code;
+  return [typeof code === "string" ? code : undefined, lines.at(-1)].filter(Boolean).join(": ") || String(error);
 }
 
 export async function openDatabase(config: DbConfig, options: { migrate?: boolean } = {}): Promise<Database> {

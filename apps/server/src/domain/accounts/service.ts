@@ -1,6 +1,7 @@
 import type { Prisma } from "../../db/database.js";
 import { accountsRepository } from "../../repositories/accounts.js";
-import { tokensRepository } from "../../repositories/tokens.js";
+import { tokensRepository, type NewToken } from "../../repositories/tokens.js";
+import type { Db } from "../../repositories/types.js";
 import { AppError } from "../shared/app-error.js";
 import { generatePfid, randomPartition } from "../shared/pfid.js";
 import { ALL_SCOPES, displayPrefix, hashSecret, newSecret, sameHash, type Scope } from "./tokens.js";
@@ -73,7 +74,7 @@ export class AccountsService {
     });
   }
 
-  private createToken(tx: Parameters<typeof tokensRepository.create>[0], accountId: string, partition: number, secret: string, name: string) {
+  private createToken(tx: Db, accountId: string, partition: number, secret: string, name: string) {
     return tokensRepository.create(tx, {
       id: generatePfid(partition),
       accountId,
@@ -82,6 +83,22 @@ export class AccountsService {
       prefix: displayPrefix(secret),
       scopes: [...ALL_SCOPES],
     });
+  }
+
+  /** Mints a new token; the secret is returned here and never again (only its hash is kept). */
+  async issueToken(
+    input: Omit<NewToken, "id" | "tokenHash" | "prefix"> & { secretPrefix: "av_" | "sg_" },
+    db: Db = this.prisma,
+  ) {
+    const { secretPrefix, ...fields } = input;
+    const secret = newSecret(secretPrefix);
+    const token = await tokensRepository.create(db, {
+      ...fields,
+      id: generatePfid(await this.partitionOf(input.accountId)),
+      tokenHash: hashSecret(secret),
+      prefix: displayPrefix(secret),
+    });
+    return { token, secret };
   }
 
   /** Resolves a bearer secret to its account, or throws not_authenticated / bad_authtoken. */
