@@ -105,6 +105,7 @@ CREATE TABLE "agent_instances" (
     "error_message" TEXT,
     "total_tokens" BIGINT,
     "total_cost_usd" DECIMAL(20,6),
+    "totals_explicit" BOOLEAN NOT NULL DEFAULT false,
     "metadata" JSONB,
     "last_activity_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "inserted_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
