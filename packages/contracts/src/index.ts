@@ -3,4 +3,8 @@ export * from "./common/errors.js";
 export * from "./common/ids.js";
 export * from "./common/health.js";
 export * from "./prefactor/account.js";
+export * from "./agentvista/pagination.js";
+export * from "./agentvista/traces.js";
+export * from "./agentvista/agents.js";
+export * from "./agentvista/api-keys.js";
 export { buildOpenApiDocument, API_VERSION } from "./openapi.js";
