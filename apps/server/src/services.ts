@@ -1,19 +1,40 @@
+import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
 import { AccountsService } from "./domain/accounts/service.js";
 import { AgentsService } from "./domain/agents/service.js";
+import { TokensService } from "./domain/tokens/service.js";
+import { AgentAnalyticsService } from "./domain/traces/analytics.js";
+import { TraceIngestService } from "./domain/traces/ingest.js";
+import { TracesService } from "./domain/traces/service.js";
+import { StaleRunSweeper } from "./domain/traces/sweeper.js";
 
 /** The domain services both dialects call. Built once per app from the database and config. */
 export interface Services {
   accounts: AccountsService;
   agents: AgentsService;
+  tokens: TokensService;
+  traceIngest: TraceIngestService;
+  traces: TracesService;
+  agentAnalytics: AgentAnalyticsService;
+  /** Runs in the background from creation; `sweepStaleRuns(now)` sweeps at once. */
+  sweeper: StaleRunSweeper;
   /** Stops background work (sweepers); the database is closed by the caller. */
   close?: () => Promise<void>;
 }
 
-export function createServices(db: Database, _config: Config): Services {
+export function createServices(db: Database, config: Config, logger?: Logger): Services {
+  const agents = new AgentsService(db.prisma);
+  const sweeper = new StaleRunSweeper(db.prisma, config, logger);
+  sweeper.start();
   return {
     accounts: new AccountsService(db.prisma),
-    agents: new AgentsService(db.prisma),
+    agents,
+    tokens: new TokensService(db.prisma),
+    traceIngest: new TraceIngestService(db.prisma, agents, config, logger),
+    traces: new TracesService(db.prisma),
+    agentAnalytics: new AgentAnalyticsService(db.prisma),
+    sweeper,
+    close: () => sweeper.stop(),
   };
 }

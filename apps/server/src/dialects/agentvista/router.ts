@@ -3,21 +3,29 @@ import type { Config } from "../../config.js";
 import type { Services } from "../../services.js";
 import { authenticate } from "../../http/auth.js";
 import { agentvistaErrorHandler, routeNotFound } from "../../http/errors.js";
+import { registerAgentRoutes } from "./agents.js";
+import { registerApiKeyRoutes } from "./api-keys.js";
+import { registerTraceRoutes } from "./traces.js";
 
 /** The AgentVista dialect's paths (trailing slashes optional, as Express routes are non-strict). */
 export const AGENTVISTA_PREFIXES = ["/traces", "/dashboard", "/agents", "/me"];
+
+const isAgentvistaPath = (path: string) => AGENTVISTA_PREFIXES.some((p) => path === p || path.startsWith(`${p}/`));
 
 export function agentvistaRouter(services: Services, config: Config): Router {
   const av = Router();
   av.use(express.json({ limit: config.JSON_BODY_LIMIT_BYTES }));
   av.use(authenticate(services.accounts));
 
-  // Routes are registered here by the AgentVista modules.
+  registerTraceRoutes(av, services);
+  registerAgentRoutes(av, services);
+  registerApiKeyRoutes(av, services);
 
   av.use(routeNotFound);
   av.use(agentvistaErrorHandler);
 
+  // Mounted without stripping the prefix, so every route above reads as its full path.
   const router = Router();
-  router.use(AGENTVISTA_PREFIXES, av);
+  router.use((req, res, next) => (isAgentvistaPath(req.path) ? av(req, res, next) : next()));
   return router;
 }
