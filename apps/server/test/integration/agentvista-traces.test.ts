@@ -267,6 +267,37 @@ describe("POST /traces/batch", () => {
     expect(body.errors[0]!.message).toMatch(/NUL/);
   });
 
+  it("never answers 500 for what PostgreSQL cannot store: such a trace is rejected, such a request is 400", async () => {
+    const deep = traceItem({ agent: "hostile" });
+    (deep.spans[0] as Record<string, unknown>).input = { nested: "DEEP" };
+    const surrogate = traceItem({ agent: "hostile" });
+    (surrogate.spans[0] as Record<string, unknown>).output = { text: "half \ud800 a pair" };
+    const fine = traceItem({ agent: "hostile" });
+    // Written by hand: JSON.stringify itself cannot nest this deep in a test worker.
+    const text = JSON.stringify({ traces: [deep, surrogate, fine] }).replace('"DEEP"', `${"[".repeat(20_000)}1${"]".repeat(20_000)}`);
+    const res = await ctx.http().post("/api/v1/traces/batch").set(bearer(ctx.token)).set("Content-Type", "application/json").send(text);
+    expect(res.status).toBe(200);
+    const body = AvTraceBatchResponseSchema.parse(res.body);
+    expect(body.accepted).toBe(1);
+    expect(body.errors.map((e) => e.index)).toEqual([0, 1]);
+    expect(body.errors[0]!.message).toMatch(/nest deeper/);
+    expect(body.errors[1]!.message).toMatch(/could not store trace/);
+
+    const query = await ctx.http().get("/api/v1/dashboard/traces").query({ agent: "a\u0000b" }).set(bearer(readKey));
+    expect(query.status).toBe(400);
+    AvErrorSchema.parse(query.body);
+    const path = await ctx.http().get("/api/v1/dashboard/traces/abc%00def").set(bearer(readKey));
+    expect(path.status).toBe(400);
+    const patch = await ctx.http().patch(`/api/v1/dashboard/traces/${fine.trace.trace_id}/outcome`).set(bearer(writeKey)).send({ success: true, outcome: "x\u0000" });
+    expect(patch.status).toBe(400);
+    AvErrorSchema.parse(patch.body);
+  });
+
+  it("takes the batch path with a trailing slash too", async () => {
+    const res = await ctx.http().post("/api/v1/traces/batch/").set(bearer(writeKey)).send({ traces: [traceItem({ agent: "slash" })] });
+    expect(AvTraceBatchResponseSchema.parse(res.body)).toEqual({ accepted: 1, rejected: 0, errors: [] });
+  });
+
   it("needs a key with the write scope to ingest (401 without, 403 read-only)", async () => {
     const none = await ctx.http().post("/api/v1/traces/batch").send(SEED_BATCH);
     expect(none.status).toBe(401);

@@ -62,12 +62,28 @@ export function asObjectJson(value: unknown): string | null {
   return JSON.stringify(object);
 }
 
-/** PostgreSQL text and jsonb cannot hold U+0000; such a trace is rejected, not truncated. */
-function hasNul(value: unknown, depth = 0): boolean {
-  if (typeof value === "string") return value.includes("\u0000");
-  if (value === null || typeof value !== "object" || depth > 200) return false;
-  if (Array.isArray(value)) return value.some((v) => hasNul(v, depth + 1));
-  return Object.entries(value).some(([k, v]) => k.includes("\u0000") || hasNul(v, depth + 1));
+export const MAX_JSON_DEPTH = 100;
+
+/**
+ * What PostgreSQL (or JSON.stringify) would choke on: U+0000 in any text or key, and nesting
+ * deeper than MAX_JSON_DEPTH. Null when the value is storable. Recursion is bounded by the depth.
+ */
+export function jsonProblem(value: unknown, depth = 0): string | null {
+  if (typeof value === "string") return value.includes("\u0000") ? "text must not contain NUL (\\u0000) characters" : null;
+  if (value === null || typeof value !== "object") return null;
+  if (depth >= MAX_JSON_DEPTH) return `JSON must not nest deeper than ${MAX_JSON_DEPTH} levels`;
+  if (Array.isArray(value)) {
+    for (const v of value) {
+      const problem = jsonProblem(v, depth + 1);
+      if (problem) return problem;
+    }
+    return null;
+  }
+  for (const [k, v] of Object.entries(value)) {
+    const problem = jsonProblem(k) ?? jsonProblem(v, depth + 1);
+    if (problem) return problem;
+  }
+  return null;
 }
 
 const isTerminal = (span: SpanWrite) => (TERMINAL_SPAN_STATUSES as readonly string[]).includes(span.status);
@@ -76,7 +92,8 @@ export function normalizeTraceItem(index: number, item: AvTraceBatchItem): Norma
   const t = item.trace;
   const traceId = t.trace_id.toLowerCase();
   try {
-    if (hasNul(item)) throw new Rejection("text must not contain NUL (\\u0000) characters");
+    const problem = jsonProblem(item);
+    if (problem) throw new Rejection(problem);
     const status = t.status ?? "completed";
     const open = status === "running";
     const started = toInstant(t.started_at, "trace.started_at");
