@@ -301,13 +301,13 @@ export const tracesRepository = {
       ORDER BY COALESCE(started_at, inserted_at) ASC, id ASC`;
   },
 
-  /** Sets success and, unless undefined, outcome. Null when the run does not exist. */
-  async setOutcome(db: Db, accountId: string, id: string, success: boolean, outcome: string | null | undefined) {
+  /** Sets success and, unless undefined, outcome. Null when the run does not exist (or is not onlyAgentId's). */
+  async setOutcome(db: Db, accountId: string, id: string, success: boolean, outcome: string | null | undefined, onlyAgentId: string | null) {
     const rows = await db.$queryRaw<{ id: string; success: boolean; outcome: string | null }[]>`
       UPDATE agent_instances SET success = ${success},
         outcome = CASE WHEN ${outcome === undefined} THEN outcome ELSE ${outcome ?? null}::text END,
         updated_at = now()
-      WHERE account_id = ${accountId} AND id = ${id}
+      WHERE account_id = ${accountId} AND id = ${id} AND (${onlyAgentId}::text IS NULL OR agent_id = ${onlyAgentId}::text)
       RETURNING id, success, outcome`;
     return rows[0] ?? null;
   },

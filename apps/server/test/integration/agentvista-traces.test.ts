@@ -309,6 +309,30 @@ describe("POST /traces/batch", () => {
     expect(AvErrorSchema.parse(readOnly.body).detail).toMatch(/write/);
   });
 
+  it("lets an agent_deployment token write and label runs of its own agent only", async () => {
+    const auth = await ctx.services.accounts.authenticate(ctx.token);
+    const agent = await ctx.services.agents.findOrCreateByName(auth, "deployed");
+    const { secret } = await ctx.services.accounts.issueToken({
+      secretPrefix: "sg_",
+      accountId: ctx.accountId,
+      scopes: ["read", "write"],
+      tokenScope: "agent_deployment",
+      agentId: agent.id,
+    });
+    const mine = traceItem({ agent: "deployed" });
+    const foreign = traceItem({ agent: "not-deployed" });
+    const res = await ingest({ traces: [mine, foreign] }, secret);
+    const body = AvTraceBatchResponseSchema.parse(res.body);
+    expect(body.accepted).toBe(1);
+    expect(body.errors).toEqual([{ index: 1, trace_id: foreign.trace.trace_id, message: "this token may only write runs of agent deployed" }]);
+    expect(await ctx.db.prisma.agent.count({ where: { name: "not-deployed" } })).toBe(0);
+    const own = await ctx.http().patch(`/api/v1/dashboard/traces/${mine.trace.trace_id}/outcome`).set(bearer(secret)).send({ success: true });
+    expect(own.status).toBe(200);
+    const other = await ctx.http().patch(`/api/v1/dashboard/traces/${SEED_BATCH.traces[0]!.trace.trace_id}/outcome`).set(bearer(secret)).send({ success: false });
+    expect(other.status).toBe(404);
+    AvErrorSchema.parse(other.body);
+  });
+
   it("ends consistent when concurrent batches race on one trace", async () => {
     const traceId = randomUUID();
     const startedAt = new Date("2024-05-01T00:00:00Z");

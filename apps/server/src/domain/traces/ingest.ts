@@ -73,7 +73,17 @@ export class TraceIngestService {
     const accepted: number[] = [];
     let stored = 0;
     try {
-      const writable = await this.checkSpanOwnership(auth, traces, reject);
+      let writable = await this.checkSpanOwnership(auth, traces, reject);
+      if (auth.agentId) {
+        // An agent_deployment token writes runs of its own agent only, and creates no agents.
+        const own = await this.agents.get(auth, auth.agentId);
+        const mine: NormalizedTrace[] = [];
+        for (const t of writable) {
+          if (t.agentName === own.name) mine.push(t);
+          else reject(t, `this token may only write runs of agent ${own.name}`);
+        }
+        writable = mine;
+      }
       const agentIds = new Map<string, string>();
       for (const name of new Set(writable.map((t) => t.agentName))) {
         agentIds.set(name, (await this.agents.findOrCreateByName(auth, name)).id);

@@ -44,7 +44,8 @@ export class TracesService {
 
   /** Sets success, and outcome unless undefined (null clears it). */
   async setOutcome(auth: AuthContext, traceId: string, success: boolean, outcome: string | null | undefined) {
-    const row = await tracesRepository.setOutcome(this.prisma, auth.accountId, traceId, success, outcome);
+    // An agent_deployment token may only label its own agent's runs.
+    const row = await tracesRepository.setOutcome(this.prisma, auth.accountId, traceId, success, outcome, auth.agentId);
     if (!row) throw notFound("trace");
     return row;
   }
