@@ -26,6 +26,9 @@ export function parseInstant(value: string): Date | null {
   let text = value;
   if (!/(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$/.test(text)) text += "Z";
   text = text.replace(/([+-]\d{2})(\d{2})$/, "$1:$2").replace(/([+-]\d{2})$/, "$1:00");
+  // Date rolls 2024-02-30 over into March; such a calendar date is refused instead.
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
+  if (ymd && new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3]))).getUTCDate() !== Number(ymd[3])) return null;
   const date = new Date(text);
   return Number.isNaN(date.getTime()) ? null : date;
 }
