@@ -163,8 +163,6 @@ const ORDER_COLUMNS: Record<TraceOrderField, Prisma.Sql> = {
   total_cost_usd: Prisma.sql`i.total_cost_usd`,
 };
 
-type RawTrace = Omit<TraceRow, "totalTokens"> & { totalTokens: number | null };
-
 export const tracesRepository = {
   /**
    * Inserts the run or moves its header forward. A finished run is never taken back to running by
@@ -274,7 +272,7 @@ export const tracesRepository = {
   },
 
   async findTrace(db: Db, accountId: string, id: string): Promise<TraceRow | null> {
-    const rows = await db.$queryRaw<RawTrace[]>`
+    const rows = await db.$queryRaw<TraceRow[]>`
       SELECT ${TRACE_COLUMNS} FROM ${TRACE_FROM} WHERE i.account_id = ${accountId} AND i.id = ${id}`;
     return rows[0] ?? null;
   },
@@ -282,7 +280,7 @@ export const tracesRepository = {
   async listTraces(db: Db, accountId: string, filters: TraceFilters, opts: TraceListOptions): Promise<{ rows: TraceRow[]; total: number }> {
     const where = traceWhere(accountId, filters);
     const dir = opts.direction === "asc" ? Prisma.sql`ASC` : Prisma.sql`DESC`;
-    const rows = await db.$queryRaw<RawTrace[]>`
+    const rows = await db.$queryRaw<TraceRow[]>`
       SELECT ${TRACE_COLUMNS} FROM ${TRACE_FROM} WHERE ${where}
       ORDER BY ${ORDER_COLUMNS[opts.orderBy]} ${dir}, i.id ${dir}
       LIMIT ${opts.limit} OFFSET ${opts.offset}`;
