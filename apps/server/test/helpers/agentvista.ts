@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { expect } from "vitest";
+import { AvErrorSchema } from "@spyglass/contracts";
 import type { TestContext } from "./context.js";
 
 /** The batch of AgentVista's docs (seed 003), verbatim. */
@@ -86,4 +88,10 @@ export function traceItem(spec: TraceSpec = {}) {
     cost_usd: "0.001000",
   }));
   return { trace, spans };
+}
+
+/** Asserts an AgentVista error answer: the status, and a body in the dialect's error shape. */
+export function avError(res: { status: number; body: unknown }, status: number) {
+  expect(res.status, JSON.stringify(res.body)).toBe(status);
+  return AvErrorSchema.parse(res.body);
 }

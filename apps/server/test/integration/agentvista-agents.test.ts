@@ -13,7 +13,7 @@ import {
   type AvAgentComparison,
 } from "@spyglass/contracts";
 import { createTestContext, type TestContext } from "../helpers/context.js";
-import { avKey, bearer } from "../helpers/agentvista.js";
+import { avError, avKey, bearer } from "../helpers/agentvista.js";
 
 let ctx: TestContext;
 let readKey: string;
@@ -241,7 +241,7 @@ describe("GET /dashboard/traces/compare-agents", () => {
     expect(theirs.status).toBe(404);
     AvErrorSchema.parse(theirs.body);
     const unknown = await ctx.http().get("/api/v1/dashboard/traces/compare-agents").query({ agent_a: agentA, agent_b: "nobody" }).set(bearer(readKey));
-    expect(unknown.status).toBe(404);
+    avError(unknown, 404);
   });
 });
 
@@ -268,10 +268,10 @@ describe("GET /agents", () => {
     const expected = await expectedStats(agentB);
     expect(agent).toMatchObject({ id: agentB, name: "beta", total_runs: expected.total_runs, successful_runs: expected.successful_runs, failed_runs: expected.failed_runs });
     const other = await ctx.newAccount("stranger");
-    expect((await ctx.http().get(`/api/v1/agents/${agentB}`).set(bearer(other.token))).status).toBe(404);
-    expect((await ctx.http().get(`/api/v1/agents/${agentB}/stats`).set(bearer(other.token))).status).toBe(404);
-    expect((await ctx.http().get(`/api/v1/agents/${agentB}/runs`).set(bearer(other.token))).status).toBe(404);
-    expect((await ctx.http().get(`/api/v1/agents/nope`).set(bearer(readKey))).status).toBe(404);
+    avError(await ctx.http().get(`/api/v1/agents/${agentB}`).set(bearer(other.token)), 404);
+    avError(await ctx.http().get(`/api/v1/agents/${agentB}/stats`).set(bearer(other.token)), 404);
+    avError(await ctx.http().get(`/api/v1/agents/${agentB}/runs`).set(bearer(other.token)), 404);
+    avError(await ctx.http().get(`/api/v1/agents/nope`).set(bearer(readKey)), 404);
   });
 
   it("gives per-day figures for 7, 30 or 90 UTC days, zero-filled; other windows mean 7", async () => {
@@ -316,7 +316,7 @@ describe("GET /agents", () => {
     }
     expect(seen).toHaveLength(total);
     expect([...seen].sort().reverse()).toEqual(seen);
-    expect((await ctx.http().get(`/api/v1/agents/${agentB}/runs`).query({ page_size: 500 }).set(bearer(readKey))).status).toBe(400);
+    avError(await ctx.http().get(`/api/v1/agents/${agentB}/runs`).query({ page_size: 500 }).set(bearer(readKey)), 400);
   });
 
   it("needs the read scope", async () => {
@@ -326,7 +326,6 @@ describe("GET /agents", () => {
       expect(res.status, path).toBe(403);
       AvErrorSchema.parse(res.body);
     }
-    const res = await ctx.http().get("/api/v1/dashboard/traces/compare-agents").query({ agent_a: agentA, agent_b: agentB }).set(bearer(writeOnly));
-    expect(res.status).toBe(403);
+    avError(await ctx.http().get("/api/v1/dashboard/traces/compare-agents").query({ agent_a: agentA, agent_b: agentB }).set(bearer(writeOnly)), 403);
   });
 });

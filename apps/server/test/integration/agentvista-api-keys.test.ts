@@ -10,7 +10,7 @@ import {
   AvTraceListResponseSchema,
 } from "@spyglass/contracts";
 import { createTestContext, type TestContext } from "../helpers/context.js";
-import { avKey, bearer, traceItem } from "../helpers/agentvista.js";
+import { avError, avKey, bearer, traceItem } from "../helpers/agentvista.js";
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -36,7 +36,7 @@ describe("av_ API keys", () => {
 
     const ingest = await ctx.http().post("/api/v1/traces/batch").set(bearer(key.key)).send({ traces: [traceItem({ agent: "bot" })] });
     expect(AvTraceBatchResponseSchema.parse(ingest.body).accepted).toBe(1);
-    expect((await ctx.http().get("/api/v1/dashboard/traces").set(bearer(key.key))).status).toBe(403);
+    avError(await ctx.http().get("/api/v1/dashboard/traces").set(bearer(key.key)), 403);
 
     const ping = await ctx.http().get("/api/v1/me/api-keys/ping/").set(bearer(key.key)).expect(200);
     expect(AvApiKeyPingSchema.parse(ping.body)).toEqual({ status: "ok", scopes: ["write"] });
@@ -68,7 +68,7 @@ describe("av_ API keys", () => {
     const after = await ctx.http().get("/api/v1/dashboard/traces").set(bearer(key.key));
     expect(after.status).toBe(401);
     AvErrorSchema.parse(after.body);
-    expect((await ctx.http().get("/api/v1/me/api-keys/ping").set(bearer(key.key))).status).toBe(401);
+    avError(await ctx.http().get("/api/v1/me/api-keys/ping").set(bearer(key.key)), 401);
     const listed = AvApiKeyListResponseSchema.parse((await ctx.http().get("/api/v1/me/api-keys").set(bearer(ctx.token))).body);
     expect(listed.results.find((k) => k.id === key.id)?.is_active).toBe(false);
     const noSlash = await ctx.http().delete(`/api/v1/me/api-keys/${key.id}`).set(bearer(ctx.token)).expect(200);
@@ -80,16 +80,16 @@ describe("av_ API keys", () => {
     const denied = await create({ scopes: ["read"] }, readWrite);
     expect(denied.status).toBe(403);
     expect(AvErrorSchema.parse(denied.body).detail).toMatch(/admin/);
-    expect((await ctx.http().get("/api/v1/me/api-keys/").set(bearer(readWrite))).status).toBe(403);
+    avError(await ctx.http().get("/api/v1/me/api-keys/").set(bearer(readWrite)), 403);
     const victim = AvApiKeyCreatedSchema.parse((await create({ scopes: ["read"] })).body);
-    expect((await ctx.http().delete(`/api/v1/me/api-keys/${victim.id}/`).set(bearer(readWrite))).status).toBe(403);
+    avError(await ctx.http().delete(`/api/v1/me/api-keys/${victim.id}/`).set(bearer(readWrite)), 403);
     const ping = await ctx.http().get("/api/v1/me/api-keys/ping/").set(bearer(readWrite)).expect(200);
     expect(AvApiKeyPingSchema.parse(ping.body).scopes).toEqual(["read", "write"]);
     const none = await ctx.http().get("/api/v1/me/api-keys/ping/");
     expect(none.status).toBe(401);
     AvErrorSchema.parse(none.body);
     const bad = await ctx.http().get("/api/v1/me/api-keys/ping/").set(bearer("av_nope"));
-    expect(bad.status).toBe(401);
+    avError(bad, 401);
   });
 
   it("rejects bad bodies, and cannot reach another account's keys", async () => {
@@ -107,7 +107,7 @@ describe("av_ API keys", () => {
     expect(theirs.results.map((k) => k.id)).not.toContain(mine.id);
     const list = await ctx.http().get("/api/v1/dashboard/traces").set(bearer(mine.key)).expect(200);
     AvTraceListResponseSchema.parse(list.body);
-    expect((await ctx.http().get("/api/v1/me/api-keys").query({ page_size: 101 }).set(bearer(ctx.token))).status).toBe(400);
+    avError(await ctx.http().get("/api/v1/me/api-keys").query({ page_size: 101 }).set(bearer(ctx.token)), 400);
   });
 
   it("answers unknown AgentVista paths with 404 in its own error format", async () => {

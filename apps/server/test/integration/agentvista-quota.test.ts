@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AvErrorSchema, AvTraceBatchResponseSchema } from "@spyglass/contracts";
 import { createTestContext, type TestContext } from "../helpers/context.js";
-import { bearer, traceItem } from "../helpers/agentvista.js";
+import { avError, bearer, traceItem } from "../helpers/agentvista.js";
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -40,7 +40,7 @@ describe("monthly event limit", () => {
     expect(await used()).toBe(5);
 
     const full = await ingest([traceItem({ agent: "metered", spans: 1 })]);
-    expect(full.status).toBe(429);
+    avError(full, 429);
     // A trace without spans carries no events.
     const headerOnly = await ingest([{ ...traceItem({ agent: "metered" }), spans: [] }]);
     expect(AvTraceBatchResponseSchema.parse(headerOnly.body).accepted).toBe(1);

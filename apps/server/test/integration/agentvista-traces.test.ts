@@ -8,7 +8,7 @@ import {
   AvTraceListResponseSchema,
 } from "@spyglass/contracts";
 import { createTestContext, type TestContext } from "../helpers/context.js";
-import { avKey, bearer, SEED_BATCH, traceItem } from "../helpers/agentvista.js";
+import { avError, avKey, bearer, SEED_BATCH, traceItem } from "../helpers/agentvista.js";
 
 let ctx: TestContext;
 let writeKey: string;
@@ -287,7 +287,7 @@ describe("POST /traces/batch", () => {
     expect(query.status).toBe(400);
     AvErrorSchema.parse(query.body);
     const path = await ctx.http().get("/api/v1/dashboard/traces/abc%00def").set(bearer(readKey));
-    expect(path.status).toBe(400);
+    avError(path, 400);
     const patch = await ctx.http().patch(`/api/v1/dashboard/traces/${fine.trace.trace_id}/outcome`).set(bearer(writeKey)).send({ success: true, outcome: "x\u0000" });
     expect(patch.status).toBe(400);
     AvErrorSchema.parse(patch.body);
@@ -303,7 +303,7 @@ describe("POST /traces/batch", () => {
     expect(none.status).toBe(401);
     AvErrorSchema.parse(none.body);
     const invalid = await ingest(SEED_BATCH, `av_${"0".repeat(64)}`);
-    expect(invalid.status).toBe(401);
+    avError(invalid, 401);
     const readOnly = await ingest(SEED_BATCH, readKey);
     expect(readOnly.status).toBe(403);
     expect(AvErrorSchema.parse(readOnly.body).detail).toMatch(/write/);
@@ -384,7 +384,7 @@ describe("GET /dashboard/traces/{trace_id}", () => {
       .patch(`/api/v1/dashboard/traces/${SEED_BATCH.traces[0]!.trace.trace_id}/outcome`)
       .set(bearer(other.token))
       .send({ success: false });
-    expect(patch.status).toBe(404);
+    avError(patch, 404);
     const list = AvTraceListResponseSchema.parse((await ctx.http().get("/api/v1/dashboard/traces").set(bearer(other.token)).expect(200)).body);
     expect(list.total).toBe(0);
     // The same trace id in another account is another trace.
@@ -398,7 +398,7 @@ describe("GET /dashboard/traces/{trace_id}", () => {
     expect(res.status).toBe(403);
     AvErrorSchema.parse(res.body);
     const list = await ctx.http().get("/api/v1/dashboard/traces/").set(bearer(writeKey));
-    expect(list.status).toBe(403);
+    avError(list, 403);
   });
 });
 
@@ -418,8 +418,8 @@ describe("PATCH /dashboard/traces/{trace_id}/outcome", () => {
     const invalid = await ctx.http().patch(url).set(bearer(writeKey)).send({ outcome: "x" });
     expect(invalid.status).toBe(400);
     expect(AvErrorSchema.parse(invalid.body).errors?.[0]?.path).toBe("success");
-    expect((await ctx.http().patch(url).set(bearer(readKey)).send({ success: true })).status).toBe(403);
-    expect((await ctx.http().patch(`/api/v1/dashboard/traces/${randomUUID()}/outcome`).set(bearer(writeKey)).send({ success: true })).status).toBe(404);
+    avError(await ctx.http().patch(url).set(bearer(readKey)).send({ success: true }), 403);
+    avError(await ctx.http().patch(`/api/v1/dashboard/traces/${randomUUID()}/outcome`).set(bearer(writeKey)).send({ success: true }), 404);
   });
 });
 
