@@ -2,7 +2,6 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
 import { AccountsService } from "./domain/accounts/service.js";
-import { AgentsService } from "./domain/agents/service.js";
 import { CatalogService } from "./domain/catalog/service.js";
 import { SpanTypeCache } from "./domain/catalog/span-types.js";
 import { IdempotencyService } from "./domain/idempotency/service.js";
@@ -17,7 +16,6 @@ import { StaleRunSweeper } from "./domain/traces/sweeper.js";
 /** The domain services both dialects call. Built once per app from the database and config. */
 export interface Services {
   accounts: AccountsService;
-  agents: AgentsService;
   catalog: CatalogService;
   instances: InstancesService;
   spans: SpansService;
@@ -33,20 +31,18 @@ export interface Services {
 }
 
 export function createServices(db: Database, config: Config, logger?: Logger): Services {
-  const agents = new AgentsService(db.prisma);
   const catalog = new CatalogService(db.prisma);
   const instances = new InstancesService(db.prisma, catalog);
   const sweeper = new StaleRunSweeper(db.prisma, config, logger);
   sweeper.start();
   return {
     accounts: new AccountsService(db.prisma),
-    agents,
     catalog,
     instances,
     spans: new SpansService(db.prisma, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict"),
     idempotency: new IdempotencyService(db.prisma, config.IDEMPOTENCY_TTL_HOURS),
     tokens: new TokensService(db.prisma),
-    traceIngest: new TraceIngestService(db.prisma, agents, config, logger),
+    traceIngest: new TraceIngestService(db.prisma, catalog, config, logger),
     traces: new TracesService(db.prisma),
     agentAnalytics: new AgentAnalyticsService(db.prisma),
     sweeper,

@@ -22,6 +22,8 @@ export const agentsRepository = {
    * two ingests racing on a new agent name end with one agent.
    */
   async findOrCreateByName(db: Db, accountId: string, name: string, newId: string) {
+    const existing = await db.agent.findUnique({ where: { accountId_name: { accountId, name } } });
+    if (existing) return existing;
     await db.$executeRaw`
       INSERT INTO agents (id, account_id, name, retired, inserted_at, updated_at)
       VALUES (${newId}, ${accountId}, ${name}, false, now(), now())

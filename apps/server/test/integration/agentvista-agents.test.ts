@@ -215,7 +215,7 @@ describe("GET /dashboard/traces/compare-agents", () => {
   });
 
   it("shows an agent without runs with zeros and nulls", async () => {
-    await ctx.services.agents.findOrCreateByName(await ctx.services.accounts.authenticate(ctx.token), "idle");
+    await ctx.services.catalog.findOrCreateAgentByName(await ctx.services.accounts.authenticate(ctx.token), "idle");
     const [idle] = await compare({ agent_a: "idle", agent_b: "alpha" });
     expect(AvAgentComparisonSchema.parse(idle)).toMatchObject({
       name: "idle",

@@ -311,7 +311,7 @@ describe("POST /traces/batch", () => {
 
   it("lets an agent_deployment token write and label runs of its own agent only", async () => {
     const auth = await ctx.services.accounts.authenticate(ctx.token);
-    const agent = await ctx.services.agents.findOrCreateByName(auth, "deployed");
+    const agent = await ctx.services.catalog.findOrCreateAgentByName(auth, "deployed");
     const { secret } = await ctx.services.accounts.issueToken({
       secretPrefix: "sg_",
       accountId: ctx.accountId,

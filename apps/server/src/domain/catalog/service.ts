@@ -136,6 +136,11 @@ export class CatalogService {
     await agentsRepository.delete(db, id);
   }
 
+  /** Agents are auto-created by name (AgentVista ingest, Prefactor register without agent_id). */
+  findOrCreateAgentByName(auth: AuthContext, name: string, db: Db = this.prisma) {
+    return agentsRepository.findOrCreateByName(db, auth.accountId, name, generatePfid(auth.partition));
+  }
+
   /** For register: the agent by id (must be the caller's), else found or created by name. */
   async resolveAgent(auth: AuthContext, agentId: string | null | undefined, name: string | null | undefined, db: Db) {
     if (agentId) {
@@ -152,7 +157,7 @@ export class CatalogService {
       if (agent.name !== name) throw new AppError("not_permitted", "this token is limited to another agent");
       return agent;
     }
-    return agentsRepository.findOrCreateByName(db, auth.accountId, name, generatePfid(auth.partition));
+    return this.findOrCreateAgentByName(auth, name, db);
   }
 
   // Schema versions

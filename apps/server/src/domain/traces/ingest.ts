@@ -5,7 +5,7 @@ import type { Prisma } from "../../db/database.js";
 import { tracesRepository } from "../../repositories/traces.js";
 import { usageRepository } from "../../repositories/usage.js";
 import type { AuthContext } from "../accounts/service.js";
-import type { AgentsService } from "../agents/service.js";
+import type { CatalogService } from "../catalog/service.js";
 import { AppError } from "../shared/app-error.js";
 import { normalizeTraceItem, type NormalizedTrace } from "./normalize.js";
 
@@ -47,7 +47,7 @@ export const MONTHLY_LIMIT_MESSAGE = "Monthly event limit exceeded.";
 export class TraceIngestService {
   constructor(
     private readonly prisma: Prisma,
-    private readonly agents: AgentsService,
+    private readonly catalog: CatalogService,
     private readonly config: Pick<Config, "EVENT_LIMIT_MONTHLY">,
     private readonly logger?: Logger,
   ) {}
@@ -76,7 +76,7 @@ export class TraceIngestService {
       let writable = await this.checkSpanOwnership(auth, traces, reject);
       if (auth.agentId) {
         // An agent_deployment token writes runs of its own agent only, and creates no agents.
-        const own = await this.agents.get(auth, auth.agentId);
+        const own = await this.catalog.getAgent(auth, auth.agentId);
         const mine: NormalizedTrace[] = [];
         for (const t of writable) {
           if (t.agentName === own.name) mine.push(t);
@@ -86,7 +86,7 @@ export class TraceIngestService {
       }
       const agentIds = new Map<string, string>();
       for (const name of new Set(writable.map((t) => t.agentName))) {
-        agentIds.set(name, (await this.agents.findOrCreateByName(auth, name)).id);
+        agentIds.set(name, (await this.catalog.findOrCreateAgentByName(auth, name)).id);
       }
       for (const trace of writable) {
         const message = await this.writeTrace(auth, trace, agentIds.get(trace.agentName)!);
