@@ -1,19 +1,28 @@
 import type { Db } from "./types.js";
 
 export const idempotencyRepository = {
-  /** Serializes requests that share a key, across replicas, until the transaction ends. */
-  async lock(db: Db, accountId: string, key: string) {
-    await db.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${accountId}:${key}`}, 0))`;
+  /**
+   * Claims the key for this transaction: inserts a pending record (or takes over an expired one).
+   * A concurrent claim of the same key waits on the unique index until this transaction ends, so
+   * two replicas racing on one key produce one effect. False when someone else holds a live record.
+   */
+  async claim(db: Db, accountId: string, key: string, requestHash: string, expiresAt: Date): Promise<boolean> {
+    const rows = await db.$queryRaw<{ claimed: number }[]>`
+      INSERT INTO idempotency_records (account_id, key, request_hash, status_code, response_body, inserted_at, expires_at)
+      VALUES (${accountId}, ${key}, ${requestHash}, 0, '', now(), ${expiresAt})
+      ON CONFLICT (account_id, key) DO UPDATE
+        SET request_hash = EXCLUDED.request_hash, status_code = 0, response_body = '', inserted_at = now(), expires_at = EXCLUDED.expires_at
+        WHERE idempotency_records.expires_at < now()
+      RETURNING 1 AS claimed`;
+    return rows.length === 1;
   },
   find(db: Db, accountId: string, key: string) {
     return db.idempotencyRecord.findUnique({ where: { accountId_key: { accountId, key } } });
   },
-  save(db: Db, data: { accountId: string; key: string; requestHash: string; statusCode: number; responseBody: string; expiresAt: Date }) {
-    return db.idempotencyRecord.upsert({
-      where: { accountId_key: { accountId: data.accountId, key: data.key } },
-      create: data,
-      update: { ...data, insertedAt: new Date() },
-    });
+  complete(db: Db, accountId: string, key: string, statusCode: number, responseBody: string) {
+    return db.$executeRaw`
+      UPDATE idempotency_records SET status_code = ${statusCode}, response_body = ${responseBody}
+      WHERE account_id = ${accountId} AND key = ${key}`;
   },
   deleteExpired(db: Db, now: Date) {
     return db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: now } } });

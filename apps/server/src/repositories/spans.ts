@@ -65,15 +65,46 @@ export const spansRepository = {
   findParent(db: Db, accountId: string, id: string) {
     return db.span.findUnique({ where: { accountId_id: { accountId, id } }, select: { agentInstanceId: true } });
   },
-  async create(db: Db, s: NewSpan): Promise<SpanRow> {
+  /**
+   * Inserts the span in one statement, only while its run accepts spans (pending or active, held
+   * with FOR SHARE so a concurrent terminate waits and then closes it), its parent (if any) is a
+   * span of the same run, and its id is free; the run's activity mark is refreshed on the way.
+   * Null when a guard failed: the caller works out which.
+   */
+  async createGuarded(db: Db, s: NewSpan): Promise<SpanRow | null> {
     const rows = await db.$queryRaw<RawSpan[]>`
+      WITH run AS (
+        SELECT id FROM agent_instances
+        WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND status IN ('pending', 'active')
+        FOR SHARE
+      ), touched AS (
+        UPDATE agent_instances SET last_activity_at = now()
+        WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND last_activity_at < now() - interval '60 seconds'
+          AND EXISTS (SELECT 1 FROM run)
+      )
       INSERT INTO spans (account_id, id, agent_instance_id, agent_id, parent_span_id, schema_name, status, payload, result_payload,
                          summary, payload_validation, started_at, finished_at, duration_ms, inserted_at, updated_at)
-      VALUES (${s.accountId}, ${s.id}, ${s.agentInstanceId}, ${s.agentId}, ${s.parentSpanId}, ${s.schemaName}, ${s.status},
-              ${jsonText(s.payload)}::jsonb, ${jsonText(s.resultPayload)}::jsonb, ${s.summary}, ${jsonText(s.payloadValidation)}::jsonb,
-              ${s.startedAt}, ${s.finishedAt}, ${s.durationMs}, now(), now())
+      SELECT ${s.accountId}, ${s.id}, ${s.agentInstanceId}, ${s.agentId}, ${s.parentSpanId}, ${s.schemaName}, ${s.status},
+             ${jsonText(s.payload)}::jsonb, ${jsonText(s.resultPayload)}::jsonb, ${s.summary}, ${jsonText(s.payloadValidation)}::jsonb,
+             ${s.startedAt}::timestamptz, ${s.finishedAt}::timestamptz, ${s.durationMs}::bigint, now(), now()
+      FROM run
+      WHERE ${s.parentSpanId}::text IS NULL OR EXISTS (
+        SELECT 1 FROM spans p WHERE p.account_id = ${s.accountId} AND p.id = ${s.parentSpanId} AND p.agent_instance_id = ${s.agentInstanceId}
+      )
+      ON CONFLICT (account_id, id) DO NOTHING
       RETURNING *`;
-    return fromRaw(rows[0]!);
+    return rows[0] ? fromRaw(rows[0]) : null;
+  },
+  /** A span with what finishing it needs to know about its run, in one read. */
+  async findWithRun(db: Db, accountId: string, id: string) {
+    const rows = await db.$queryRaw<(RawSpan & { run_status: string; run_termination_reason: string | null; run_schema_version_id: string | null })[]>`
+      SELECT s.*, i.status AS run_status, i.termination_reason AS run_termination_reason, i.agent_schema_version_id AS run_schema_version_id
+      FROM spans s JOIN agent_instances i ON i.account_id = s.account_id AND i.id = s.agent_instance_id
+      WHERE s.account_id = ${accountId} AND s.id = ${id}`;
+    const r = rows[0];
+    return r
+      ? { span: fromRaw(r), run: { status: r.run_status, terminationReason: r.run_termination_reason, agentSchemaVersionId: r.run_schema_version_id } }
+      : null;
   },
   /** Compare-and-set on status: of concurrent finishes of one span exactly one wins (null for the losers). */
   async finish(
@@ -84,6 +115,11 @@ export const spansRepository = {
     d: { status: string; startedAt: Date | null; finishedAt: Date; durationMs: number | null; resultPayload: unknown; summary: string | null; payloadValidation: unknown },
   ): Promise<SpanRow | null> {
     const rows = await db.$queryRaw<RawSpan[]>`
+      WITH touched AS (
+        UPDATE agent_instances SET last_activity_at = now()
+        WHERE account_id = ${accountId} AND id = (SELECT agent_instance_id FROM spans WHERE account_id = ${accountId} AND id = ${id})
+          AND last_activity_at < now() - interval '60 seconds'
+      )
       UPDATE spans SET status = ${d.status}, started_at = ${d.startedAt}, finished_at = ${d.finishedAt}, duration_ms = ${d.durationMs},
              result_payload = ${jsonText(d.resultPayload)}::jsonb, summary = ${d.summary},
              payload_validation = ${jsonText(d.payloadValidation)}::jsonb, updated_at = now()

@@ -51,25 +51,17 @@ export class IdempotencyService {
         const outcome = await effect(tx);
         return { status: outcome.status, text: JSON.stringify(outcome.body), replayed: false };
       }
-      await idempotencyRepository.lock(tx, accountId, key);
       const now = new Date();
-      const existing = await idempotencyRepository.find(tx, accountId, key);
-      if (existing && existing.expiresAt > now) {
-        if (existing.requestHash !== fingerprint) {
+      if (!(await idempotencyRepository.claim(tx, accountId, key, fingerprint, new Date(now.getTime() + this.ttlHours * 3_600_000)))) {
+        const existing = await idempotencyRepository.find(tx, accountId, key);
+        if (!existing || existing.requestHash !== fingerprint) {
           throw new AppError("idempotency_key_already_used", "this idempotency_key was already used for a different request");
         }
         return { status: existing.statusCode, text: existing.responseBody, replayed: true };
       }
       const outcome = await effect(tx);
       const text = JSON.stringify(outcome.body);
-      await idempotencyRepository.save(tx, {
-        accountId,
-        key,
-        requestHash: fingerprint,
-        statusCode: outcome.status,
-        responseBody: text,
-        expiresAt: new Date(now.getTime() + this.ttlHours * 3_600_000),
-      });
+      await idempotencyRepository.complete(tx, accountId, key, outcome.status, text);
       return { status: outcome.status, text, replayed: false };
     }, TX);
   }

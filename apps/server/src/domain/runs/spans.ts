@@ -6,6 +6,7 @@ import { schemaVersionsRepository } from "../../repositories/versions.js";
 import { spansRepository, type SpanFilters } from "../../repositories/spans.js";
 import type { Db } from "../../repositories/types.js";
 import { requireScope, type AuthContext } from "../accounts/service.js";
+import { assertAgentAllowed } from "../catalog/service.js";
 import { summarize, validateAgainst, type CompiledSpanType, type SpanTypeCache, type ValidationIssue } from "../catalog/span-types.js";
 import { AppError, invalidAction, notFound } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
@@ -109,11 +110,41 @@ export class SpansService {
     return types.get(span.schemaName)?.title ?? span.name ?? span.schemaName;
   }
 
+  /** A run's immutable facts (agent, schema version), cached: span writes need them before anything else. */
+  private readonly runFacts = new Map<string, { agentId: string; agentSchemaVersionId: string | null }>();
+
+  private async factsOf(auth: AuthContext, instanceId: string, db: Db) {
+    const key = `${auth.accountId}:${instanceId}`;
+    const cached = this.runFacts.get(key);
+    if (cached) return cached;
+    const instance = await this.instances.get(auth, instanceId, db);
+    const facts = { agentId: instance.agentId, agentSchemaVersionId: instance.agentSchemaVersionId };
+    this.runFacts.set(key, facts);
+    if (this.runFacts.size > 20_000) this.runFacts.delete(this.runFacts.keys().next().value!);
+    return facts;
+  }
+
+  /** Why a guarded span insert did not happen, as the error the client should see. */
+  private async whyNotCreated(auth: AuthContext, input: CreateSpanInput, id: string, db: Db): Promise<AppError> {
+    const instance = await this.instances.get(auth, input.agent_instance_id, db);
+    if (instance.status === "terminated") return terminatedError(instance);
+    if (isTerminal(instance.status)) return invalidAction(`the agent instance is ${instance.status}; no new spans can be added`);
+    if (input.parent_span_id) {
+      const parent = await spansRepository.findParent(db, auth.accountId, input.parent_span_id);
+      if (!parent || parent.agentInstanceId !== instance.id) {
+        return new AppError("invalid_value", "details.parent_span_id: must name a span of the same agent instance", {
+          fields: [{ path: "details.parent_span_id", message: "must name a span of the same agent instance" }],
+        });
+      }
+    }
+    if (await spansRepository.exists(db, auth.accountId, id)) return invalidAction("an agent span with this id already exists");
+    return new AppError("unexpected", "the span could not be recorded");
+  }
+
   async create(auth: AuthContext, input: CreateSpanInput, db: Db): Promise<{ span: Span; title: string }> {
     requireScope(auth, "write");
-    const instance = await this.instances.forWrite(auth, input.agent_instance_id, db);
-    if (instance.status === "terminated") throw terminatedError(instance);
-    if (isTerminal(instance.status)) throw invalidAction(`the agent instance is ${instance.status}; no new spans can be added`);
+    const run = await this.factsOf(auth, input.agent_instance_id, db);
+    assertAgentAllowed(auth, run.agentId);
 
     const terminal = isTerminal(input.status);
     if (input.result_payload && !terminal) {
@@ -121,16 +152,6 @@ export class SpansService {
         fields: [{ path: "details.result_payload", message: "only allowed with a terminal status" }],
       });
     }
-    if (input.parent_span_id) {
-      const parent = await spansRepository.findParent(db, auth.accountId, input.parent_span_id);
-      if (!parent || parent.agentInstanceId !== instance.id) {
-        throw new AppError("invalid_value", "details.parent_span_id: must name a span of the same agent instance", {
-          fields: [{ path: "details.parent_span_id", message: "must name a span of the same agent instance" }],
-        });
-      }
-    }
-    if (input.id && (await spansRepository.exists(db, auth.accountId, input.id))) throw invalidAction("an agent span with this id already exists");
-
     const now = new Date();
     const finishedAt = terminal ? (input.finished_at ? new Date(input.finished_at) : now) : null;
     let startedAt: Date | null;
@@ -145,16 +166,17 @@ export class SpansService {
 
     const payload = input.payload ?? {};
     const result = terminal ? (input.result_payload ?? null) : null;
-    const types = await this.typesOf(auth.accountId, instance.agentSchemaVersionId, db);
+    const types = await this.typesOf(auth.accountId, run.agentSchemaVersionId, db);
     const type = types.get(input.schema_name);
     const issues = this.check(type, input.schema_name, "payload", payload);
     if (type && result) issues.push(...this.check(type, input.schema_name, "result_payload", result));
 
-    const span = await spansRepository.create(db, {
+    const id = input.id ?? generatePfid(auth.partition);
+    const span = await spansRepository.createGuarded(db, {
       accountId: auth.accountId,
-      id: input.id ?? generatePfid(auth.partition),
-      agentInstanceId: instance.id,
-      agentId: instance.agentId,
+      id,
+      agentInstanceId: input.agent_instance_id,
+      agentId: run.agentId,
       parentSpanId: input.parent_span_id ?? null,
       schemaName: input.schema_name,
       status: input.status,
@@ -166,15 +188,17 @@ export class SpansService {
       finishedAt,
       durationMs: startedAt && finishedAt ? finishedAt.getTime() - startedAt.getTime() : null,
     });
-    await instancesRepository.touch(db, auth.accountId, instance.id);
+    if (!span) throw await this.whyNotCreated(auth, input, id, db);
     return { span, title: type?.title ?? input.schema_name };
   }
 
   async finish(auth: AuthContext, id: string, input: FinishSpanInput, db: Db): Promise<{ span: Span; title: string }> {
     requireScope(auth, "write");
-    const span = await this.get(auth, id, db);
-    const instance = await this.instances.forWrite(auth, span.agentInstanceId, db);
-    if (instance.status === "terminated") throw terminatedError(instance);
+    const found = await spansRepository.findWithRun(db, auth.accountId, id);
+    if (!found) throw notFound("agent span");
+    const { span, run } = found;
+    assertAgentAllowed(auth, span.agentId);
+    if (run.status === "terminated") throw terminatedError(run);
 
     const status = input.status ?? "complete";
     if (isTerminal(span.status)) throw invalidAction(`the span is already ${span.status}`);
@@ -188,7 +212,7 @@ export class SpansService {
     }
     const result = input.result_payload ?? {};
     const payload = (span.payload ?? {}) as JsonObject;
-    const types = await this.typesOf(auth.accountId, instance.agentSchemaVersionId, db);
+    const types = await this.typesOf(auth.accountId, run.agentSchemaVersionId, db);
     const type = types.get(span.schemaName);
     const previous = (span.payloadValidation as PayloadValidation | null)?.errors ?? [];
     const issues = type ? [...previous, ...this.check(type, span.schemaName, "result_payload", result)] : previous;
@@ -203,7 +227,6 @@ export class SpansService {
       payloadValidation: verdict(issues, Boolean(type)),
     });
     if (!finished) throw invalidAction("the span was finished by another request");
-    await instancesRepository.touch(db, auth.accountId, instance.id);
     return { span: finished, title: type?.title ?? span.name ?? span.schemaName };
   }
 }
