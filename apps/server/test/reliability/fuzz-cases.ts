@@ -178,6 +178,19 @@ function looksLikeTime(leaf: Leaf): boolean {
   return leaf.schema.format === "date-time" || leaf.schema.format === "date" || /(_at|time|timestamp|start|end|date|before|after)$/i.test(name);
 }
 
+const ONE_MB = "x".repeat(1024 * 1024 - 64);
+const oversizedByLimit = new Map<number, { plain: Buffer; gzipBomb: Buffer }>();
+
+/** Bodies over the limit, built once: as is, and as a small gzip stream inflating to 8x the limit. */
+function oversized(limit: number): { plain: Buffer; gzipBomb: Buffer } {
+  let bodies = oversizedByLimit.get(limit);
+  if (!bodies) {
+    bodies = { plain: jsonBytes({ blob: "x".repeat(limit + 1024) }), gzipBomb: gzipSync(Buffer.alloc(limit * 8, 0x20)) };
+    oversizedByLimit.set(limit, bodies);
+  }
+  return bodies;
+}
+
 export function catalogue(p: Prepared, limits: { token: string; bodyLimit: number }): Array<{ c: Case; auths: Auth[] }> {
   const { token, bodyLimit } = limits;
   const { op, base, leaves } = p;
@@ -220,7 +233,7 @@ export function catalogue(p: Prepared, limits: { token: string; bodyLimit: numbe
   add("NUL and lone surrogates", jsonBytes(unstorable), admin);
   add("NUL and lone surrogates", Buffer.from('{"\\u0000":"\\u0000","\\ud800":["\\udfff"]}'), admin);
 
-  const mb = "x".repeat(1024 * 1024 - 64);
+  const mb = ONE_MB;
   const firstString = leaves.find((l) => typeof l.value === "string")?.path;
   add("1 MB string", jsonBytes(firstString ? withLeaf(base, firstString, mb) : { ...(base as object), blob: mb }), admin);
   add("1 MB key", jsonBytes({ [mb]: 1 }), admin);
@@ -229,8 +242,8 @@ export function catalogue(p: Prepared, limits: { token: string; bodyLimit: numbe
   add("100,000-element array", jsonBytes(firstArray ? withLeaf(base, firstArray, hugeArray) : { ...(base as object), items: hugeArray }), admin);
   add("100,000-element array", jsonBytes(Array.from({ length: 100_000 }, () => ({}))), admin);
 
-  add("over the body limit", jsonBytes({ blob: "x".repeat(bodyLimit + 1024) }), both, exact(413));
-  add("over the body limit", gzipSync(Buffer.alloc(bodyLimit * 8, 0x20)), both, { ...exact(413), headers: { ...json, "Content-Encoding": "gzip" } });
+  add("over the body limit", oversized(bodyLimit).plain, both, exact(413));
+  add("over the body limit", oversized(bodyLimit).gzipBomb, both, { ...exact(413), headers: { ...json, "Content-Encoding": "gzip" } });
   add("bad compression", Buffer.from("this is not gzip"), both, { ...exact(400), headers: { ...json, "Content-Encoding": "gzip" } });
   add("bad compression", jsonBytes(base), both, { ...exact(400), headers: { ...json, "Content-Encoding": "compress" } });
 
