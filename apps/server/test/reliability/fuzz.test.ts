@@ -34,6 +34,15 @@ const HEAP_GROWTH_LIMIT_MB = 50;
 v8.setFlagsFromString("--expose-gc");
 const collectGarbage = vm.runInNewContext("gc") as () => void;
 
+/** Memory after two full GCs with pauses between (V8 hands freed pages back in the background). */
+async function settledMemory(): Promise<NodeJS.MemoryUsage> {
+  for (let i = 0; i < 2; i++) {
+    collectGarbage();
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return process.memoryUsage();
+}
+
 const repoRoot = fileURLToPath(new URL("../../../..", import.meta.url));
 
 // ---------------------------------------------------------------------------------------------
@@ -74,6 +83,7 @@ const failures: Failure[] = [];
 const statusCounts = new Map<number, number>();
 const categoryCounts = new Map<string, number>();
 let requests = 0;
+let peakRss = 0;
 let rssBefore = 0;
 let heapBefore = 0;
 let prototypeKeysBefore: string[] = [];
@@ -146,6 +156,7 @@ async function run(c: Case, auth: Auth): Promise<void> {
     return;
   }
   statusCounts.set(res.status, (statusCounts.get(res.status) ?? 0) + 1);
+  if (requests % 25 === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
   const problem = problemWith(c, res);
   if (problem) {
     failures.push({
@@ -189,22 +200,21 @@ describe(`bad input against every operation of the OpenAPI document (${operation
       if (index === 0) {
         // Baseline after one operation's worth of traffic: allocator arenas and caches have
         // grown to their working size, so what grows after this is what the server keeps.
-        collectGarbage();
-        rssBefore = process.memoryUsage().rss;
-        heapBefore = process.memoryUsage().heapUsed;
+        ({ rss: rssBefore, heapUsed: heapBefore } = await settledMemory());
       }
     }
     const seconds = (Date.now() - started) / 1000;
 
     const health = await rawRequest(port, { method: "GET", path: "/healthz" }, agent);
     const ready = await rawRequest(port, { method: "GET", path: "/readyz" }, agent);
-    collectGarbage();
-    const rssGrowthMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
-    const heapGrowthMb = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
+    const after = await settledMemory();
+    const rssGrowthMb = (after.rss - rssBefore) / 1024 / 1024;
+    const heapGrowthMb = (after.heapUsed - heapBefore) / 1024 / 1024;
     const statuses = [...statusCounts.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}:${n}`).join(" ");
     console.log(
       `fuzz: ${operations.length - unrouted.length} documented operations + ${unrouted.length} unrouted paths, ${requests} requests (${catalogued} catalogue + ${randomRuns} fast-check runs, seed ${SEED}) in ${seconds.toFixed(1)} s; ` +
-        `statuses ${statuses}; RSS growth ${rssGrowthMb.toFixed(0)} MB, JS heap growth ${heapGrowthMb.toFixed(0)} MB (after GC, from the end of the first operation); ${failures.length} failures`,
+        `statuses ${statuses}; RSS growth ${rssGrowthMb.toFixed(0)} MB and JS heap growth ${heapGrowthMb.toFixed(0)} MB (settled, from the end of the first operation), ` +
+        `peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB (test process, server and fuzzer together); ${failures.length} failures`,
     );
     console.log(`fuzz categories: ${[...categoryCounts.entries()].map(([k, n]) => `${k} ${n}`).join(", ")}`);
 
