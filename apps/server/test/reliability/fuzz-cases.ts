@@ -104,6 +104,7 @@ const QUERY_EXTRAS = [
   "page=-1",
   "page=99999999999999999999",
   "sorting=-__proto__",
+  "toString=x&valueOf=y&hasOwnProperty=z",
   "sorting[field]=constructor&sorting[direction]=sideways",
   "a[",
   "%FF=%FF",
