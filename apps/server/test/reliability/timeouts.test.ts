@@ -66,9 +66,9 @@ describe("REQUEST_TIMEOUT_MS against slow clients (real server, REQUEST_TIMEOUT_
       "POST /api/v1/ping HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
         `Authorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"details": {"name": "par`,
     );
-    // While it stalls, others are served promptly.
+    // While it stalls, others are served without waiting for its timeout.
     await new Promise((r) => setTimeout(r, 300));
-    for (let i = 0; i < 5; i++) expect(await pingOk()).toBeLessThan(1000);
+    for (let i = 0; i < 5; i++) expect(await pingOk()).toBeLessThan(REQUEST_TIMEOUT_MS);
 
     const { received, afterMs } = await withDeadline(slow.closed, CUT_OFF_BY_MS + 5000, "slow body");
     expect(afterMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 100);
@@ -90,7 +90,7 @@ describe("REQUEST_TIMEOUT_MS against slow clients (real server, REQUEST_TIMEOUT_
       stall(`POST /api/v1/ping HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"n": ${i}`),
     );
     await new Promise((r) => setTimeout(r, 300));
-    expect(await pingOk()).toBeLessThan(1000);
+    expect(await pingOk()).toBeLessThan(REQUEST_TIMEOUT_MS);
     const results = await withDeadline(Promise.all(slow.map((s) => s.closed)), CUT_OFF_BY_MS + 5000, "stalled connections");
     for (const { afterMs } of results) expect(afterMs).toBeLessThan(CUT_OFF_BY_MS);
     await pingOk();
