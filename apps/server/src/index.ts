@@ -1,4 +1,4 @@
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { createApp } from "./app.js";
 import { loadConfigOrExit } from "./config.js";
 import { DatabaseStartupError, openDatabase, type Database } from "./db/database.js";
@@ -30,10 +30,18 @@ if (boot.generatedAdminToken) {
 }
 
 const app = createApp({ db, config, logger, services });
-const server: Server = app.listen(config.PORT, config.HOST);
-server.requestTimeout = config.REQUEST_TIMEOUT_MS;
-server.headersTimeout = Math.min(config.REQUEST_TIMEOUT_MS, 60_000);
-server.keepAliveTimeout = 5_000;
+const server: Server = createServer(
+  {
+    requestTimeout: config.REQUEST_TIMEOUT_MS,
+    headersTimeout: Math.min(config.REQUEST_TIMEOUT_MS, 60_000),
+    keepAliveTimeout: 5_000,
+    // Node enforces the two timeouts above only when it sweeps connections, every 30 s by
+    // default; sweep often enough that a slow client is cut off close to REQUEST_TIMEOUT_MS.
+    connectionsCheckingInterval: Math.min(1_000, Math.floor(config.REQUEST_TIMEOUT_MS / 2)),
+  },
+  app,
+);
+server.listen(config.PORT, config.HOST);
 
 server.on("listening", () => {
   const address = server.address();

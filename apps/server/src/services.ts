@@ -12,6 +12,7 @@ import { AgentAnalyticsService } from "./domain/traces/analytics.js";
 import { TraceIngestService } from "./domain/traces/ingest.js";
 import { TracesService } from "./domain/traces/service.js";
 import { StaleRunSweeper } from "./domain/traces/sweeper.js";
+import { tokenRateLimiter, type SlidingWindowRateLimiter } from "./http/rate-limit.js";
 
 /** The domain services both dialects call. Built once per app from the database and config. */
 export interface Services {
@@ -26,6 +27,8 @@ export interface Services {
   agentAnalytics: AgentAnalyticsService;
   /** Runs in the background from creation; `sweepStaleRuns(now)` sweeps at once. */
   sweeper: StaleRunSweeper;
+  /** Per-token request limiter shared by both dialects (null when RATE_LIMIT_PER_MINUTE=0). */
+  rateLimiter: SlidingWindowRateLimiter | null;
   /** Stops background work (sweepers); the database is closed by the caller. */
   close?: () => Promise<void>;
 }
@@ -46,6 +49,7 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
     traces: new TracesService(db.prisma),
     agentAnalytics: new AgentAnalyticsService(db.prisma),
     sweeper,
+    rateLimiter: tokenRateLimiter(config.RATE_LIMIT_PER_MINUTE),
     close: () => sweeper.stop(),
   };
 }

@@ -18,12 +18,30 @@ export function toAppError(err: unknown, req: Request): AppError {
     case "request.size.invalid":
       return new AppError("bad_request", "request body was incomplete");
   }
+  if (isDataException(err)) {
+    req.log?.warn({ err }, "the database refused a value from the request");
+    return new AppError("invalid_value", "a value in the request cannot be stored (out of range, too long or an invalid character)");
+  }
   const status = e.status ?? e.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) {
     return new AppError("bad_request", status === 400 && e.message?.startsWith("Failed to decode") ? "malformed URL" : "bad request");
   }
   req.log?.error({ err }, "unexpected error");
   return new AppError("unexpected", `unexpected server error; quote request id ${String(req.id ?? "")} when reporting it`);
+}
+
+/**
+ * PostgreSQL's data exceptions (SQLSTATE class 22: numeric or datetime out of range, invalid byte
+ * sequence, string too long, ...) and Prisma's equivalents are caused by a value the client sent
+ * that a route let through: a 400, not a server fault.
+ */
+function isDataException(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } };
+  if (e?.name !== "PrismaClientKnownRequestError") return false;
+  const cause = e.meta?.driverAdapterError?.cause;
+  const sqlstate = cause?.originalCode ?? cause?.code;
+  if (typeof sqlstate === "string" && /^22[0-9A-Z]{3}$/.test(sqlstate)) return true;
+  return e.code === "P2000" || e.code === "P2020" || e.code === "P2033";
 }
 
 function statusOf(error: AppError): number {
@@ -65,5 +83,6 @@ export const agentvistaErrorHandler: ErrorRequestHandler = (err, req, res, _next
 };
 
 export const routeNotFound: RequestHandler = (req, _res, next) => {
-  next(new AppError("not_found", `no route for ${req.method} ${req.path}`));
+  const path = req.originalUrl.split("?")[0]!;
+  next(new AppError("not_found", `no route for ${req.method} ${path.length > 200 ? `${path.slice(0, 200)}...` : path}`));
 };

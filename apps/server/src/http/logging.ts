@@ -1,17 +1,19 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { pino, type Logger } from "pino";
+import { pino, type DestinationStream, type Logger } from "pino";
 import { pinoHttp } from "pino-http";
 
-export function createLogger(level: string): Logger {
-  return pino({
+/** The server's logger; `destination` defaults to stdout (tests pass an in-memory stream). */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { service: "spyglass" },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Belt and braces: the request serializer below never logs headers, but nothing that looks
     // like a credential may reach the log even if a caller logs a request object itself.
     redact: { paths: ["req.headers.authorization", "headers.authorization", "authorization", "token", "key"], censor: "[redacted]" },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;

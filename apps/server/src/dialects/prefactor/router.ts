@@ -1,11 +1,10 @@
 import { Router } from "express";
-import { jsonBody } from "../../http/body.js";
 import { AccountResponseSchema, PingResponseSchema } from "@spyglass/contracts";
 import type { Config } from "../../config.js";
 import type { Services } from "../../services.js";
-import { authenticate } from "../../http/auth.js";
 import { authOf } from "../../http/context.js";
 import { prefactorErrorHandler, routeNotFound } from "../../http/errors.js";
+import { ingress } from "../../http/ingress.js";
 import { respond } from "../../http/respond.js";
 import { iso } from "../shared.js";
 import { registerBulkRoutes } from "./bulk.js";
@@ -16,8 +15,7 @@ import { registerTokenRoutes } from "./tokens.js";
 /** Everything under /api/v1 that is not AgentVista's speaks the Prefactor wire format. */
 export function prefactorRouter(services: Services, config: Config): Router {
   const router = Router();
-  router.use(jsonBody(config.JSON_BODY_LIMIT_BYTES));
-  router.use(authenticate(services.accounts));
+  router.use(ingress(services, config));
 
   router.get("/ping", (req, res) => {
     const auth = authOf(req);

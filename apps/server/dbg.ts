@@ -1,0 +1,14 @@
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaClient } from "./src/generated/prisma/client.js";
+const p = new PrismaClient({ adapter: new PrismaPg({ connectionString: "postgresql://postgres@127.0.0.1:5432/sg_quick", max: 10 }) });
+await p.$queryRaw`SELECT 1`;
+const time = async (label: string, n: number, fn: () => Promise<unknown>) => { const t = performance.now(); for (let i = 0; i < n; i++) await fn(); console.log(label, ((performance.now() - t) / n).toFixed(3), "ms"); };
+await time("queryRaw warm", 2000, () => p.$queryRaw`SELECT 1`);
+await time("queryRaw", 2000, () => p.$queryRaw`SELECT 1`);
+await time("findUnique token", 2000, () => p.apiToken.findUnique({ where: { tokenHash: "x" } }));
+await time("tx with 1 query", 300, () => p.$transaction(async (tx) => tx.$queryRaw`SELECT 1`));
+await time("tx with 3 queries", 300, () => p.$transaction(async (tx) => { await tx.$queryRaw`SELECT 1`; await tx.$queryRaw`SELECT 1`; await tx.$queryRaw`SELECT 1`; }));
+import pg from "pg";
+const c = new pg.Client({ connectionString: "postgresql://postgres@127.0.0.1:5432/sg_quick" }); await c.connect();
+await time("raw pg", 300, () => c.query("SELECT 1"));
+await c.end(); await p.$disconnect();

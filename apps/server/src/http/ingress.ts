@@ -1,0 +1,25 @@
+import type { RequestHandler } from "express";
+import type { Config } from "../config.js";
+import { AppError } from "../domain/shared/app-error.js";
+import type { Services } from "../services.js";
+import { authenticate } from "./auth.js";
+import { jsonBody } from "./body.js";
+import { rateLimit } from "./rate-limit.js";
+
+/**
+ * PostgreSQL text cannot hold NUL, and a %00 in a path parameter or query value would otherwise
+ * reach a query and come back as a database error; refuse it at the door.
+ */
+const rejectNulInUrl: RequestHandler = (req, _res, next) => {
+  if (/%00/.test(req.originalUrl)) throw new AppError("bad_request", "the URL must not contain %00");
+  next();
+};
+
+/**
+ * What every request of both dialects goes through before its route, in order: URL sanity, the
+ * JSON body, the token, the token's rate limit. Each dialect router mounts this first and its own
+ * error mapper last, so every failure here comes back in that dialect's envelope.
+ */
+export function ingress(services: Services, config: Config): RequestHandler[] {
+  return [rejectNulInUrl, ...jsonBody(config.JSON_BODY_LIMIT_BYTES), authenticate(services.accounts), rateLimit(services.rateLimiter)];
+}
