@@ -13,9 +13,28 @@ export interface NewToken {
   expiresAt?: Date | null;
 }
 
+/** What authentication needs of a token: read on every request, so one raw indexed lookup. */
+export interface TokenCredentials {
+  id: string;
+  accountId: string;
+  tokenHash: string;
+  scopes: string[];
+  agentId: string | null;
+  status: string;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
 export const tokensRepository = {
   findByHash(db: Db, tokenHash: string) {
     return db.apiToken.findUnique({ where: { tokenHash } });
+  },
+  async credentials(db: Db, tokenHash: string): Promise<TokenCredentials | null> {
+    const rows = await db.$queryRaw<TokenCredentials[]>`
+      SELECT id, account_id AS "accountId", token_hash AS "tokenHash", scopes, agent_id AS "agentId", status,
+             expires_at AS "expiresAt", last_used_at AS "lastUsedAt"
+      FROM api_tokens WHERE token_hash = ${tokenHash}`;
+    return rows[0] ?? null;
   },
   create(db: Db, data: NewToken) {
     return db.apiToken.create({ data });
@@ -24,12 +43,8 @@ export const tokensRepository = {
   activate(db: Db, id: string, scopes: string[]) {
     return db.apiToken.update({ where: { id }, data: { status: "active", scopes, expiresAt: null } });
   },
-  /** Records use at most once a minute per token, so authentication stays a read on the hot path. */
   touch(db: Db, id: string, now: Date) {
-    return db.apiToken.updateMany({
-      where: { id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - 60_000) } }] },
-      data: { lastUsedAt: now },
-    });
+    return db.$executeRaw`UPDATE api_tokens SET last_used_at = ${now} WHERE id = ${id}`;
   },
   findById(db: Db, accountId: string, id: string) {
     return db.apiToken.findFirst({ where: { accountId, id } });

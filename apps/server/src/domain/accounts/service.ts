@@ -105,12 +105,15 @@ export class AccountsService {
   async authenticate(secret: string | undefined, now = new Date()): Promise<AuthContext> {
     if (secret === undefined) throw new AppError("not_authenticated", "missing bearer token: send Authorization: Bearer <token>");
     const hash = hashSecret(secret);
-    const token = await tokensRepository.findByHash(this.prisma, hash);
+    const token = await tokensRepository.credentials(this.prisma, hash);
     if (!token || !sameHash(token.tokenHash, hash)) throw new AppError("bad_authtoken", "invalid token");
     if (token.status !== "active") throw new AppError("bad_authtoken", `token is ${token.status}`);
     if (token.expiresAt && token.expiresAt <= now) throw new AppError("bad_authtoken", "token has expired");
     const partition = await this.partitionOf(token.accountId);
-    void tokensRepository.touch(this.prisma, token.id, now).catch(() => {});
+    // last_used_at is kept to the minute, so authentication stays a single read on the hot path.
+    if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() > 60_000) {
+      void tokensRepository.touch(this.prisma, token.id, now).catch(() => {});
+    }
     return {
       accountId: token.accountId,
       partition,
