@@ -66,9 +66,11 @@ export const spansRepository = {
     return db.span.findUnique({ where: { accountId_id: { accountId, id } }, select: { agentInstanceId: true } });
   },
   /**
-   * Inserts the span in one statement, only while its run accepts spans (pending or active, held
-   * with FOR SHARE so a concurrent terminate waits and then closes it), its parent (if any) is a
-   * span of the same run, and its id is free; the run's activity mark is refreshed on the way.
+   * Inserts the span in one statement, only while its run accepts spans (pending or active), its
+   * parent (if any) is a span of the same run, and its id is free; the run's activity mark is
+   * refreshed on the way. The run row is deliberately not locked: many spans of one run arrive at
+   * once, and share-locking one hot row serializes them. A span racing a terminate may land just
+   * after it; the sweeper closes such stragglers.
    * Null when a guard failed: the caller works out which.
    */
   async createGuarded(db: Db, s: NewSpan): Promise<SpanRow | null> {
@@ -76,7 +78,6 @@ export const spansRepository = {
       WITH run AS (
         SELECT id FROM agent_instances
         WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND status IN ('pending', 'active')
-        FOR SHARE
       ), touched AS (
         UPDATE agent_instances SET last_activity_at = now()
         WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND last_activity_at < now() - interval '60 seconds'

@@ -129,11 +129,11 @@ export function registerRunRoutes(router: Router, services: Services): void {
   router.post("/agent_spans", async (req, res) => {
     const body = parseInput(AgentSpanCreateSchema, req.body);
     const { idempotency_key: innerKey, ...details } = body.details;
-    await sendWrite(services, req, res, body.idempotency_key ?? innerKey, (auth, tx) => actions.createSpan(auth, details, tx));
+    await sendWrite(services, req, res, body.idempotency_key ?? innerKey, (auth, tx) => actions.createSpan(auth, details, tx), { singleWrite: true });
   });
   router.post("/agent_spans/:id/finish", async (req, res) => {
     const body = parseInput(AgentSpanFinishSchema, req.body ?? {});
-    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.finishSpan(auth, idOf(req.params), body, tx));
+    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.finishSpan(auth, idOf(req.params), body, tx), { singleWrite: true });
   });
   router.get("/agent_spans", async (req, res) => {
     const auth = authOf(req);

@@ -17,10 +17,17 @@ export function ok<S extends z.ZodType>(schema: S, body: z.input<S>, status = 20
  * Runs a Prefactor write in one transaction, under the request's idempotency key when it has
  * one, and sends the (possibly replayed) response bytes.
  */
-export async function sendWrite(services: Services, req: Request, res: Response, key: string | undefined, effect: Effect): Promise<void> {
+export async function sendWrite(
+  services: Services,
+  req: Request,
+  res: Response,
+  key: string | undefined,
+  effect: Effect,
+  options: { singleWrite?: boolean } = {},
+): Promise<void> {
   const auth = authOf(req);
   const fingerprint = requestFingerprint(req.method, req.baseUrl + req.path, req.body);
-  const out = await services.idempotency.run(auth.accountId, key, fingerprint, (tx) => effect(auth, tx));
+  const out = await services.idempotency.run(auth.accountId, key, fingerprint, (tx) => effect(auth, tx), options);
   if (out.replayed) res.setHeader("Idempotent-Replayed", "true");
   res.status(out.status).type("application/json").send(out.text);
 }

@@ -45,7 +45,21 @@ export class IdempotencyService {
     private readonly ttlHours: number,
   ) {}
 
-  async run(accountId: string, key: string | undefined, fingerprint: string, effect: (tx: Db) => Promise<Outcome>): Promise<StoredOutcome> {
+  /**
+   * `singleWrite`: the effect's only write is one guarded statement (its reads need no snapshot),
+   * so without a key it runs as is, sparing the hot span paths an interactive transaction.
+   */
+  async run(
+    accountId: string,
+    key: string | undefined,
+    fingerprint: string,
+    effect: (tx: Db) => Promise<Outcome>,
+    options: { singleWrite?: boolean } = {},
+  ): Promise<StoredOutcome> {
+    if (key === undefined && options.singleWrite) {
+      const outcome = await effect(this.prisma);
+      return { status: outcome.status, text: JSON.stringify(outcome.body), replayed: false };
+    }
     return this.prisma.$transaction(async (tx) => {
       if (key === undefined) {
         const outcome = await effect(tx);
