@@ -191,8 +191,10 @@ export const tracesRepository = {
                            ELSE COALESCE(EXCLUDED.duration_ms, cur.duration_ms) END,
         error_message = CASE WHEN ${KEEP} THEN cur.error_message ELSE COALESCE(EXCLUDED.error_message, cur.error_message) END,
         started_at = EXCLUDED.started_at,
-        success = COALESCE(EXCLUDED.success, cur.success),
-        outcome = COALESCE(EXCLUDED.outcome, cur.outcome),
+        -- Feedback is set once by ingest; afterwards only PATCH .../outcome changes it, so a resent
+        -- batch cannot undo an operator's verdict.
+        success = COALESCE(cur.success, EXCLUDED.success),
+        outcome = COALESCE(cur.outcome, EXCLUDED.outcome),
         metadata = COALESCE(EXCLUDED.metadata, cur.metadata),
         environment_id = COALESCE(cur.environment_id, EXCLUDED.environment_id),
         last_activity_at = now(),

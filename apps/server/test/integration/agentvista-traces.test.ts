@@ -70,6 +70,13 @@ describe("POST /traces/batch", () => {
     expect(AvTraceBatchResponseSchema.parse(again.body)).toEqual({ accepted: 1, rejected: 0, errors: [] });
     expect(await detail(SEED_BATCH.traces[0]!.trace.trace_id)).toEqual(before);
     expect(await counts()).toEqual(rowsBefore);
+
+    // An operator's verdict survives a resend of the original batch.
+    const traceId = SEED_BATCH.traces[0]!.trace.trace_id;
+    await ctx.http().patch(`/api/v1/dashboard/traces/${traceId}/outcome`).set(bearer(writeKey)).send({ success: false, outcome: "disqualified" }).expect(200);
+    await ingest(SEED_BATCH, writeKey);
+    expect(await detail(traceId)).toMatchObject({ success: false, outcome: "disqualified" });
+    await ctx.http().patch(`/api/v1/dashboard/traces/${traceId}/outcome`).set(bearer(writeKey)).send({ success: true, outcome: "qualified" }).expect(200);
   });
 
   it("fills the columns the Prefactor dialect reads", async () => {
