@@ -1,8 +1,8 @@
 // Spyglass benchmark: ingest and query figures over real HTTP, each next to its raw-SQL floor
 // measured in the same run on the same database. See docs/benchmarks.md.
 //
-//   pnpm bench [--smoke] [--spans N] [--only ingest|query] [--pglite] [--dist] [--seed S]
-//              [--ingest-spans N] [--queries N] [--keep-db] [--json FILE]
+//   pnpm bench [--smoke] [--spans N] [--only ingest|query] [--pglite] [--seed S]
+//              [--ingest-spans N] [--queries N] [--server src|dist] [--keep-db] [--json FILE]
 import { fork, execSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -33,7 +33,8 @@ const USAGE = `usage: pnpm bench [options]
                      Prefactor create+finish N/4, bulk N/2)
   --queries N        requests per query kind (default 200)
   --pglite           run the server on the embedded database (temp data dir) instead of PostgreSQL
-  --dist             run the built server (apps/server/dist) instead of src through tsx
+  --server src|dist  src/index.ts through tsx, or the built dist/index.js (what \`pnpm start\` runs;
+                     the root \`pnpm bench*\` scripts build it and pass --server dist). Default src.
   --seed S           data seed (default spyglass-bench-1)
   --keep-db          keep the bench database (PostgreSQL) or data dir (PGlite) afterwards
   --json FILE        also write the results as JSON
@@ -48,7 +49,7 @@ const { values: args } = parseArgs({
     "ingest-spans": { type: "string" },
     queries: { type: "string" },
     pglite: { type: "boolean", default: false },
-    dist: { type: "boolean", default: false },
+    server: { type: "string", default: "src" },
     seed: { type: "string", default: "spyglass-bench-1" },
     "keep-db": { type: "boolean", default: false },
     json: { type: "string" },
@@ -72,6 +73,11 @@ function positive(name: string, value: string | undefined, fallback: number): nu
   return n;
 }
 
+if (args.server !== "src" && args.server !== "dist") {
+  console.error(`bench: --server expects src or dist\n\n${USAGE}`);
+  process.exit(2);
+}
+
 if (args.only !== undefined && args.only !== "ingest" && args.only !== "query") {
   console.error(`bench: --only expects ingest or query\n\n${USAGE}`);
   process.exit(2);
@@ -85,6 +91,7 @@ const perKind = positive("queries", args.queries, smoke ? 5 : 200);
 const doIngest = args.only !== "query";
 const doQuery = args.only !== "ingest";
 const mode: "postgresql" | "pglite" = args.pglite ? "pglite" : "postgresql";
+const dist = args.server === "dist";
 const anchor = Math.floor(Date.now() / 1000) * 1000;
 
 // Smoke: one small batch per level and a handful of everything else, no warm-up.
@@ -186,7 +193,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 }
 
 async function boot(): Promise<void> {
-  server = await startServer(serverEnv, { dist: args.dist! });
+  server = await startServer(serverEnv, { dist });
   if (sampler) sampler.follow(server.pid);
   else {
     sampler = new RssSampler(server.pid);
@@ -549,7 +556,7 @@ async function main(): Promise<void> {
     await createDatabase(baseUrl, dbName);
     dbCreated = true;
   }
-  log(`bench: starting the server (${args.dist ? "dist" : "src via tsx"}, ${mode})`);
+  log(`bench: starting the server (${dist ? "dist" : "src via tsx"}, ${mode})`);
   await boot();
   driver = new Driver();
 
@@ -564,7 +571,7 @@ async function main(): Promise<void> {
   lines.push("");
   lines.push(
     `commit ${git("rev-parse --short HEAD")} (${git("rev-parse --abbrev-ref HEAD")}) · node ${process.version} · ` +
-      `${mode === "postgresql" ? `PostgreSQL ${pgVersion}` : pgVersion} · server ${args.dist ? "dist" : "src via tsx"} · ` +
+      `${mode === "postgresql" ? `PostgreSQL ${pgVersion}` : pgVersion} · server ${dist ? "dist" : "src via tsx"} · ` +
       `${cpus.length} × ${cpus[0]?.model.trim() ?? "?"} · ${int(os.totalmem() / 2 ** 30)} GB RAM · load avg ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} · seed ${seed}`,
   );
   if (ing) {

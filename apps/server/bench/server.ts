@@ -32,7 +32,7 @@ export async function startServer(env: Record<string, string>, opts: { dist: boo
   const port = await freePort();
   const entry = opts.dist ? ["dist/index.js"] : ["--import", "tsx", "--conditions=@spyglass/source", "src/index.ts"];
   if (opts.dist && !existsSync(`${serverRoot}/dist/index.js`)) {
-    throw new Error("--dist: apps/server/dist/index.js is missing; run `pnpm --filter @spyglass/server build` first");
+    throw new Error("--server dist: apps/server/dist/index.js is missing; run `pnpm build` first");
   }
   const child = spawn(process.execPath, entry, {
     cwd: serverRoot,
