@@ -2,5 +2,6 @@ export { z } from "./zod.js";
 export * from "./common/errors.js";
 export * from "./common/ids.js";
 export * from "./common/health.js";
-export * from "./prefactor/account.js";
-export { buildOpenApiDocument, API_VERSION } from "./openapi.js";
+export * from "./common/pagination.js";
+export * from "./prefactor/index.js";
+export { buildOpenApiDocument, API_VERSION, type OpenApiDocument } from "./openapi.js";

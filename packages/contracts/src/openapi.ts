@@ -1,4 +1,5 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
+import { registerPrefactorPaths } from "./paths/prefactor.js";
 import { registerSystemPaths } from "./paths/system.js";
 
 export const API_VERSION = "0.1.0";
@@ -14,6 +15,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     description: "An API token (Prefactor style) or an av_ key (AgentVista style); one token table.",
   });
   registerSystemPaths(registry);
+  registerPrefactorPaths(registry);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: "3.1.0",
     info: {

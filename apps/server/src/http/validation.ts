@@ -10,7 +10,7 @@ function issuePath(prefix: string, path: PropertyKey[]): string {
  * A missing required field is `required_value`, anything else `invalid_value`.
  */
 export function parseInput<S extends z.ZodType>(schema: S, value: unknown, prefix = ""): z.output<S> {
-  const result = schema.safeParse(value);
+  const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const fields: FieldProblem[] = result.error.issues.slice(0, 50).map((issue) => {
     const missing = issue.code === "invalid_type" && (issue as { input?: unknown }).input === undefined;
@@ -21,7 +21,9 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, prefi
         : missing
           ? "is required"
           : issue.message;
-    return { path: issue.code === "unrecognized_keys" ? path || "body" : path || "body", message, code: missing ? "required_value" : "invalid_value" };
+    const keys = issue.code === "unrecognized_keys" ? (issue as { keys: string[] }).keys : [];
+    const where = keys.length === 1 ? [path, keys[0]].filter(Boolean).join(".") : path;
+    return { path: where || "body", message, code: missing ? "required_value" : "invalid_value" };
   });
   const first = fields[0]!;
   const code = fields.every((f) => f.code === "required_value") ? "required_value" : "invalid_value";

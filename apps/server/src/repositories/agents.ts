@@ -1,4 +1,11 @@
+import type { Page } from "../http/list.js";
 import type { Db } from "./types.js";
+
+export interface InstanceCountRow {
+  agent_id: string;
+  status: string;
+  n: number;
+}
 
 export const agentsRepository = {
   findById(db: Db, accountId: string, id: string) {
@@ -6,6 +13,9 @@ export const agentsRepository = {
   },
   findByName(db: Db, accountId: string, name: string) {
     return db.agent.findUnique({ where: { accountId_name: { accountId, name } } });
+  },
+  findByExternalIdentifier(db: Db, accountId: string, externalIdentifier: string) {
+    return db.agent.findUnique({ where: { accountId_externalIdentifier: { accountId, externalIdentifier } } });
   },
   /**
    * Creates the agent unless one of that name exists; safe under concurrency (ON CONFLICT), so
@@ -19,5 +29,29 @@ export const agentsRepository = {
     const agent = await db.agent.findUnique({ where: { accountId_name: { accountId, name } } });
     if (!agent) throw new Error("agent vanished after upsert");
     return agent;
+  },
+  async list(db: Db, accountId: string, page: Page, orderBy: Record<string, "asc" | "desc">) {
+    const [items, count] = await Promise.all([
+      db.agent.findMany({ where: { accountId }, orderBy: [orderBy, { id: "asc" }], skip: page.offset, take: page.pageSize }),
+      db.agent.count({ where: { accountId } }),
+    ]);
+    return { items, count };
+  },
+  create(db: Db, data: { id: string; accountId: string; name: string; description?: string | null; externalIdentifier?: string | null }) {
+    return db.agent.create({ data });
+  },
+  update(db: Db, id: string, data: { name?: string; description?: string | null; retired?: boolean; currentVersionId?: string; currentSchemaVersionId?: string }) {
+    return db.agent.update({ where: { id }, data });
+  },
+  delete(db: Db, id: string) {
+    return db.agent.delete({ where: { id } });
+  },
+  /** Instance counts by status for the given agents, in one grouped query. */
+  instanceCounts(db: Db, accountId: string, agentIds: string[]) {
+    if (agentIds.length === 0) return Promise.resolve([] as InstanceCountRow[]);
+    return db.$queryRaw<InstanceCountRow[]>`
+      SELECT agent_id, status, count(*)::int AS n FROM agent_instances
+      WHERE account_id = ${accountId} AND agent_id = ANY(${agentIds})
+      GROUP BY agent_id, status`;
   },
 };

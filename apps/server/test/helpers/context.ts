@@ -57,7 +57,7 @@ export async function createTestContext(env: Record<string, string> = {}): Promi
   const db = await openDatabase(config);
   const services = createServices(db, config);
   const boot = await services.accounts.bootstrap(adminToken);
-  const logger = pino({ level: "silent" });
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const app = createApp({ db, config, logger, services });
   return {
     app,

@@ -1,4 +1,5 @@
-import express, { Router } from "express";
+import { Router } from "express";
+import { jsonBody } from "../../http/body.js";
 import type { Config } from "../../config.js";
 import type { Services } from "../../services.js";
 import { authenticate } from "../../http/auth.js";
@@ -9,7 +10,7 @@ export const AGENTVISTA_PREFIXES = ["/traces", "/dashboard", "/agents", "/me"];
 
 export function agentvistaRouter(services: Services, config: Config): Router {
   const av = Router();
-  av.use(express.json({ limit: config.JSON_BODY_LIMIT_BYTES }));
+  av.use(jsonBody(config.JSON_BODY_LIMIT_BYTES));
   av.use(authenticate(services.accounts));
 
   // Routes are registered here by the AgentVista modules.

@@ -1,4 +1,5 @@
-import express, { Router } from "express";
+import { Router } from "express";
+import { jsonBody } from "../../http/body.js";
 import { AccountResponseSchema, PingResponseSchema } from "@spyglass/contracts";
 import type { Config } from "../../config.js";
 import type { Services } from "../../services.js";
@@ -7,11 +8,14 @@ import { authOf } from "../../http/context.js";
 import { prefactorErrorHandler, routeNotFound } from "../../http/errors.js";
 import { respond } from "../../http/respond.js";
 import { iso } from "../shared.js";
+import { registerBulkRoutes } from "./bulk.js";
+import { registerCatalogRoutes } from "./catalog.js";
+import { registerRunRoutes } from "./runs.js";
 
 /** Everything under /api/v1 that is not AgentVista's speaks the Prefactor wire format. */
 export function prefactorRouter(services: Services, config: Config): Router {
   const router = Router();
-  router.use(express.json({ limit: config.JSON_BODY_LIMIT_BYTES }));
+  router.use(jsonBody(config.JSON_BODY_LIMIT_BYTES));
   router.use(authenticate(services.accounts));
 
   router.get("/ping", (req, res) => {
@@ -29,6 +33,10 @@ export function prefactorRouter(services: Services, config: Config): Router {
       details: { type: "account", id: account.id, name: account.name, inserted_at: iso(account.insertedAt), updated_at: iso(account.updatedAt) },
     });
   });
+
+  registerCatalogRoutes(router, services);
+  registerRunRoutes(router, services);
+  registerBulkRoutes(router, services);
 
   router.use(routeNotFound);
   router.use(prefactorErrorHandler);

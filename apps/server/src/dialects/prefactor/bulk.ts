@@ -1,0 +1,100 @@
+import type { Router } from "express";
+import {
+  AgentSpanCreateDetailsSchema,
+  AgentSpanFinishSchema,
+  BulkRequestSchema,
+  BulkResponseSchema,
+  FinishInstanceSchema,
+  IdParamSchema,
+  RegisterInstanceSchema,
+  StartInstanceSchema,
+  TerminateInstanceSchema,
+  z,
+} from "@spyglass/contracts";
+import type { AuthContext } from "../../domain/accounts/service.js";
+import { requestFingerprint, type Outcome } from "../../domain/idempotency/service.js";
+import { AppError } from "../../domain/shared/app-error.js";
+import type { Db } from "../../repositories/types.js";
+import type { Services } from "../../services.js";
+import { authOf } from "../../http/context.js";
+import { prefactorEnvelope, toAppError } from "../../http/errors.js";
+import { respond } from "../../http/respond.js";
+import { parseInput } from "../../http/validation.js";
+import { runActions } from "./runs.js";
+
+type Item = z.output<typeof BulkRequestSchema>["items"][number];
+type Prepared = (auth: AuthContext, tx: Db) => Promise<Outcome>;
+
+const targetId = (item: Record<string, unknown>, field: string, prefix: string) =>
+  parseInput(IdParamSchema, item[field] ?? item.id, `${prefix}.${field}`);
+
+/** Parses one item into its action; the item's own fields follow the single endpoint's body. */
+function prepare(actions: ReturnType<typeof runActions>, item: Item, prefix: string): Prepared {
+  const { _type, idempotency_key: _key, ...rest } = item;
+  switch (_type) {
+    case "agent_spans/create": {
+      const source = rest.details && typeof rest.details === "object" ? rest.details : rest;
+      const { idempotency_key: _inner, ...details } = parseInput(AgentSpanCreateDetailsSchema, source, `${prefix}.details`);
+      return (auth, tx) => actions.createSpan(auth, details, tx);
+    }
+    case "agent_spans/finish": {
+      const id = targetId(rest, "agent_span_id", prefix);
+      const { agent_span_id: _a, id: _i, ...body } = rest;
+      const input = parseInput(AgentSpanFinishSchema, body, prefix);
+      return (auth, tx) => actions.finishSpan(auth, id, input, tx);
+    }
+    case "agent_instances/register": {
+      const input = parseInput(RegisterInstanceSchema, rest, prefix);
+      return (auth, tx) => actions.register(auth, input, tx);
+    }
+    default: {
+      const id = targetId(rest, "agent_instance_id", prefix);
+      const { agent_instance_id: _a, id: _i, ...body } = rest;
+      if (_type === "agent_instances/start") {
+        const input = parseInput(StartInstanceSchema, body, prefix);
+        return (auth, tx) => actions.start(auth, id, input, tx);
+      }
+      if (_type === "agent_instances/finish") {
+        const input = parseInput(FinishInstanceSchema, body, prefix);
+        return (auth, tx) => actions.finish(auth, id, input, tx);
+      }
+      const input = parseInput(TerminateInstanceSchema, body, prefix);
+      return (auth, tx) => actions.terminate(auth, id, input, tx);
+    }
+  }
+}
+
+/**
+ * POST /bulk: items run in order, each in its own transaction and under its own idempotency key
+ * (so a retried bulk replays what already ran); processing stops at the first error, whose
+ * envelope is the last output.
+ */
+export function registerBulkRoutes(router: Router, services: Services): void {
+  const actions = runActions(services);
+  router.post("/bulk", async (req, res) => {
+    const auth = authOf(req);
+    const { items } = parseInput(BulkRequestSchema, req.body);
+    const keys = new Set<string>();
+    for (const [index, item] of items.entries()) {
+      if (keys.has(item.idempotency_key)) {
+        throw new AppError("invalid_value", `items.${index}.idempotency_key: duplicate key '${item.idempotency_key}' in this request`, {
+          fields: [{ path: `items.${index}.idempotency_key`, message: "must be unique within the request" }],
+        });
+      }
+      keys.add(item.idempotency_key);
+    }
+    const outputs: Record<string, unknown> = {};
+    for (const [index, item] of items.entries()) {
+      try {
+        const run = prepare(actions, item, `items.${index}`);
+        const fingerprint = requestFingerprint("BULK", item._type, item);
+        const out = await services.idempotency.run(auth.accountId, item.idempotency_key, fingerprint, (tx) => run(auth, tx));
+        outputs[item.idempotency_key] = JSON.parse(out.text);
+      } catch (error) {
+        outputs[item.idempotency_key] = prefactorEnvelope(toAppError(error, req));
+        break;
+      }
+    }
+    respond(res, 200, BulkResponseSchema, { status: "success", outputs: outputs as z.input<typeof BulkResponseSchema>["outputs"] });
+  });
+}

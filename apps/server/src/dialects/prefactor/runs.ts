@@ -1,0 +1,171 @@
+import type { Router } from "express";
+import {
+  AgentInstanceListSchema,
+  AgentInstanceResponseSchema,
+  AgentSpanCreateSchema,
+  AgentSpanFinishSchema,
+  AgentSpanListSchema,
+  AgentSpanResponseSchema,
+  FinishInstanceSchema,
+  IdParamSchema,
+  InstanceListQuerySchema,
+  PfidGenerateResponseSchema,
+  PfidGenerateSchema,
+  RegisterInstanceSchema,
+  SpanListQuerySchema,
+  StartInstanceSchema,
+  TerminateInstanceSchema,
+  z,
+} from "@spyglass/contracts";
+import type { AuthContext } from "../../domain/accounts/service.js";
+import { requireScope } from "../../domain/accounts/service.js";
+import type { Instance } from "../../domain/runs/instances.js";
+import { generatePfid } from "../../domain/shared/pfid.js";
+import type { Db } from "../../repositories/types.js";
+import type { Services } from "../../services.js";
+import { authOf } from "../../http/context.js";
+import { paginationOf, parseList } from "../../http/list.js";
+import { respond } from "../../http/respond.js";
+import { parseInput } from "../../http/validation.js";
+import { toInstance, toSpan } from "./serialize.js";
+import { ok, sendWrite } from "./write.js";
+
+const date = (value: string | undefined) => (value ? new Date(value) : undefined);
+
+async function instanceBody(services: Services, auth: AuthContext, instance: Instance, db?: Db) {
+  const counts = await services.instances.spanCounts(auth, [instance.id], db);
+  return { status: "success" as const, details: toInstance(instance, counts) };
+}
+
+/**
+ * The span and instance write actions, shared by their routes and by /bulk: each parses its
+ * input with the contract and returns the outcome of running it in the given transaction.
+ */
+export function runActions(services: Services) {
+  return {
+    register: async (auth: AuthContext, input: z.output<typeof RegisterInstanceSchema>, tx: Db) =>
+      ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.register(auth, input, tx), tx)),
+    start: async (auth: AuthContext, id: string, input: z.output<typeof StartInstanceSchema>, tx: Db) =>
+      ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.start(auth, id, date(input.timestamp), tx), tx)),
+    finish: async (auth: AuthContext, id: string, input: z.output<typeof FinishInstanceSchema>, tx: Db) =>
+      ok(
+        AgentInstanceResponseSchema,
+        await instanceBody(services, auth, await services.instances.finish(auth, id, input.status ?? "complete", date(input.timestamp), tx), tx),
+      ),
+    terminate: async (auth: AuthContext, id: string, input: z.output<typeof TerminateInstanceSchema>, tx: Db) =>
+      ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.terminate(auth, id, input.reason, tx), tx)),
+    createSpan: async (auth: AuthContext, input: z.output<typeof AgentSpanCreateSchema>["details"], tx: Db) => {
+      const { span, title } = await services.spans.create(auth, input, tx);
+      return ok(AgentSpanResponseSchema, { status: "success", details: toSpan(span, title, true) });
+    },
+    finishSpan: async (auth: AuthContext, id: string, input: z.output<typeof AgentSpanFinishSchema>, tx: Db) => {
+      const { span, title } = await services.spans.finish(auth, id, input, tx);
+      return ok(AgentSpanResponseSchema, { status: "success", details: toSpan(span, title, true) });
+    },
+  };
+}
+
+export function registerRunRoutes(router: Router, services: Services): void {
+  const actions = runActions(services);
+  const idOf = (params: Record<string, string | string[]>) => parseInput(IdParamSchema, params.id, "id");
+
+  router.post("/pfid/generate", async (req, res) => {
+    const body = parseInput(PfidGenerateSchema, req.body ?? {});
+    await sendWrite(services, req, res, body.idempotency_key, async (auth) => {
+      requireScope(auth, "write");
+      const pfids = Array.from({ length: body.count ?? 1 }, () => generatePfid(auth.partition));
+      return ok(PfidGenerateResponseSchema, { status: "success", details: { pfids } });
+    });
+  });
+
+  router.post("/agent_instance/register", async (req, res) => {
+    const body = parseInput(RegisterInstanceSchema, req.body);
+    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.register(auth, body, tx));
+  });
+  router.post("/agent_instance/:id/start", async (req, res) => {
+    const body = parseInput(StartInstanceSchema, req.body ?? {});
+    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.start(auth, idOf(req.params), body, tx));
+  });
+  router.post("/agent_instance/:id/finish", async (req, res) => {
+    const body = parseInput(FinishInstanceSchema, req.body ?? {});
+    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.finish(auth, idOf(req.params), body, tx));
+  });
+  router.post("/agent_instance/:id/terminate", async (req, res) => {
+    const body = parseInput(TerminateInstanceSchema, req.body);
+    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.terminate(auth, idOf(req.params), body, tx));
+  });
+  router.get("/agent_instance", async (req, res) => {
+    const auth = authOf(req);
+    requireScope(auth, "read");
+    const { page, sort, sorting, filters } = parseList(req, ["inserted_at", "started_at", "finished_at"], { field: "inserted_at", direction: "desc" }, InstanceListQuerySchema);
+    const column = { inserted_at: "insertedAt", started_at: "startedAt", finished_at: "finishedAt" }[sort.field];
+    const { items, count } = await services.instances.list(
+      auth,
+      {
+        agentId: filters.agent_id,
+        status: filters.status,
+        environmentId: filters.environment_id,
+        startedAfter: date(filters.started_after),
+        startedBefore: date(filters.started_before),
+      },
+      page,
+      { [column]: sort.direction },
+    );
+    const counts = await services.instances.spanCounts(auth, items.map((i) => i.id));
+    respond(res, 200, AgentInstanceListSchema, {
+      status: "success",
+      summaries: items.map((i) => toInstance(i, counts)),
+      pagination: paginationOf(page, count, items.length),
+      sorting,
+    });
+  });
+  router.get("/agent_instance/:id", async (req, res) => {
+    const auth = authOf(req);
+    requireScope(auth, "read");
+    const instance = await services.instances.get(auth, idOf(req.params));
+    respond(res, 200, AgentInstanceResponseSchema, await instanceBody(services, auth, instance));
+  });
+
+  router.post("/agent_spans", async (req, res) => {
+    const body = parseInput(AgentSpanCreateSchema, req.body);
+    const { idempotency_key: innerKey, ...details } = body.details;
+    await sendWrite(services, req, res, body.idempotency_key ?? innerKey, (auth, tx) => actions.createSpan(auth, details, tx));
+  });
+  router.post("/agent_spans/:id/finish", async (req, res) => {
+    const body = parseInput(AgentSpanFinishSchema, req.body ?? {});
+    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.finishSpan(auth, idOf(req.params), body, tx));
+  });
+  router.get("/agent_spans", async (req, res) => {
+    const auth = authOf(req);
+    requireScope(auth, "read");
+    const { page, sort, sorting, filters } = parseList(req, ["started_at", "inserted_at", "finished_at"], { field: "started_at", direction: "asc" }, SpanListQuerySchema);
+    const column = { inserted_at: "insertedAt", started_at: "startedAt", finished_at: "finishedAt" }[sort.field];
+    const { items, count } = await services.spans.list(
+      auth,
+      {
+        agentInstanceId: filters.agent_instance_id,
+        agentId: filters.agent_id,
+        startTime: date(filters.start_time),
+        endTime: date(filters.end_time),
+        schemaName: filters.schema_name,
+        status: filters.status,
+      },
+      page,
+      { [column]: sort.direction },
+    );
+    const titleOf = await services.spans.titlesFor(auth, items);
+    const withSummaries = filters.include_summaries === "true";
+    respond(res, 200, AgentSpanListSchema, {
+      status: "success",
+      summaries: items.map((s) => toSpan(s, titleOf(s), withSummaries)),
+      pagination: paginationOf(page, count, items.length),
+      sorting,
+    });
+  });
+  router.get("/agent_spans/:id", async (req, res) => {
+    const auth = authOf(req);
+    requireScope(auth, "read");
+    const span = await services.spans.get(auth, idOf(req.params));
+    respond(res, 200, AgentSpanResponseSchema, { status: "success", details: toSpan(span, await services.spans.titleOf(auth, span), true) });
+  });
+}

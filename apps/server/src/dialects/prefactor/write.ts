@@ -1,0 +1,26 @@
+import type { Request, Response } from "express";
+import type { z } from "zod";
+import type { AuthContext } from "../../domain/accounts/service.js";
+import { requestFingerprint, type Outcome } from "../../domain/idempotency/service.js";
+import type { Db } from "../../repositories/types.js";
+import type { Services } from "../../services.js";
+import { authOf } from "../../http/context.js";
+
+export type Effect = (auth: AuthContext, tx: Db) => Promise<Outcome>;
+
+/** A success outcome whose body has passed through its contract schema. */
+export function ok<S extends z.ZodType>(schema: S, body: z.input<S>, status = 200): Outcome {
+  return { status, body: schema.parse(body) };
+}
+
+/**
+ * Runs a Prefactor write in one transaction, under the request's idempotency key when it has
+ * one, and sends the (possibly replayed) response bytes.
+ */
+export async function sendWrite(services: Services, req: Request, res: Response, key: string | undefined, effect: Effect): Promise<void> {
+  const auth = authOf(req);
+  const fingerprint = requestFingerprint(req.method, req.baseUrl + req.path, req.body);
+  const out = await services.idempotency.run(auth.accountId, key, fingerprint, (tx) => effect(auth, tx));
+  if (out.replayed) res.setHeader("Idempotent-Replayed", "true");
+  res.status(out.status).type("application/json").send(out.text);
+}

@@ -1,0 +1,143 @@
+import type { Prisma } from "../../db/database.js";
+import type { Page } from "../../http/list.js";
+import { instancesRepository, type InstanceFilters } from "../../repositories/instances.js";
+import { spansRepository } from "../../repositories/spans.js";
+import type { Db } from "../../repositories/types.js";
+import { requireScope, type AuthContext } from "../accounts/service.js";
+import { assertAgentAllowed, type CatalogService } from "../catalog/service.js";
+import type { SchemaVersionContent } from "../catalog/span-types.js";
+import { AppError, invalidAction, notFound } from "../shared/app-error.js";
+import { generatePfid } from "../shared/pfid.js";
+
+export type Instance = NonNullable<Awaited<ReturnType<typeof instancesRepository.findById>>>;
+
+export interface RegisterInput {
+  agent_id?: string | null;
+  environment_id?: string | null;
+  agent_version: { name?: string | null; external_identifier: string; description?: string | null };
+  agent_schema_version: SchemaVersionContent & { external_identifier: string };
+  id?: string;
+  update_current_version?: boolean;
+  purpose?: string;
+}
+
+/** The error SDKs read as "stop this run": 409 with control.terminate. */
+export function terminatedError(instance: { terminationReason: string | null }): AppError {
+  return new AppError("invalid_action", "the agent instance was terminated", {
+    control: { terminate: true, reason: instance.terminationReason },
+  });
+}
+
+const durationMs = (start: Date | null, end: Date) => (start ? Math.max(0, end.getTime() - start.getTime()) : null);
+
+/** Agent instances (runs): registration and the instance state machine. */
+export class InstancesService {
+  constructor(
+    private readonly prisma: Prisma,
+    private readonly catalog: CatalogService,
+  ) {}
+
+  async get(auth: AuthContext, id: string, db: Db = this.prisma): Promise<Instance> {
+    const instance = await instancesRepository.findById(db, auth.accountId, id);
+    if (!instance) throw notFound("agent instance");
+    return instance;
+  }
+
+  list(auth: AuthContext, filters: InstanceFilters, page: Page, orderBy: Record<string, "asc" | "desc">) {
+    return instancesRepository.list(this.prisma, auth.accountId, filters, page, orderBy);
+  }
+
+  spanCounts(auth: AuthContext, ids: string[], db: Db = this.prisma) {
+    return instancesRepository.spanCounts(db, auth.accountId, ids);
+  }
+
+  /** Finds or creates the agent, schema version and version, then creates a pending instance. */
+  async register(auth: AuthContext, input: RegisterInput, db: Db): Promise<Instance> {
+    requireScope(auth, "write");
+    const agent = await this.catalog.resolveAgent(auth, input.agent_id, input.agent_version.name, db);
+    if (agent.retired) throw invalidAction("the agent is retired");
+    const environment = await this.catalog.resolveEnvironment(auth, input.environment_id, db);
+    const schemaVersion = await this.catalog.findOrCreateSchemaVersion(auth, agent.id, input.agent_schema_version, db);
+    const version = await this.catalog.findOrCreateVersion(
+      auth,
+      {
+        agentId: agent.id,
+        schemaVersionId: schemaVersion.id,
+        externalIdentifier: input.agent_version.external_identifier,
+        name: input.agent_version.name,
+        description: input.agent_version.description,
+      },
+      db,
+    );
+    if (input.update_current_version !== false || !agent.currentVersionId) {
+      await this.catalog.setCurrent(agent.id, version.id, schemaVersion.id, db);
+    }
+    if (input.id && (await instancesRepository.findById(db, auth.accountId, input.id))) {
+      throw invalidAction("an agent instance with this id already exists");
+    }
+    return instancesRepository.create(db, {
+      accountId: auth.accountId,
+      id: input.id ?? generatePfid(auth.partition),
+      agentId: agent.id,
+      agentVersionId: version.id,
+      agentSchemaVersionId: schemaVersion.id,
+      environmentId: environment.id,
+      status: "pending",
+      purpose: input.purpose ?? null,
+    });
+  }
+
+  /** Loads an instance the caller may write to. */
+  async forWrite(auth: AuthContext, id: string, db: Db): Promise<Instance> {
+    requireScope(auth, "write");
+    const instance = await this.get(auth, id, db);
+    assertAgentAllowed(auth, instance.agentId);
+    return instance;
+  }
+
+  async start(auth: AuthContext, id: string, timestamp: Date | undefined, db: Db): Promise<Instance> {
+    const instance = await this.forWrite(auth, id, db);
+    const at = timestamp ?? new Date();
+    if (instance.status === "terminated") throw terminatedError(instance);
+    if (!(await instancesRepository.transition(db, auth.accountId, id, ["pending"], { status: "active", startedAt: at, lastActivityAt: new Date() }))) {
+      throw invalidAction(`cannot start an instance that is ${instance.status}; only a pending instance can start`);
+    }
+    return this.get(auth, id, db);
+  }
+
+  async finish(auth: AuthContext, id: string, status: "complete" | "failed" | "cancelled", timestamp: Date | undefined, db: Db): Promise<Instance> {
+    const instance = await this.forWrite(auth, id, db);
+    const at = timestamp ?? new Date();
+    if (instance.status === "terminated") throw terminatedError(instance);
+    const ok =
+      status === "cancelled"
+        ? await instancesRepository.transition(db, auth.accountId, id, ["pending"], { status, startedAt: at, finishedAt: at, durationMs: 0 })
+        : await instancesRepository.transition(db, auth.accountId, id, ["active"], {
+            status,
+            finishedAt: at,
+            durationMs: durationMs(instance.startedAt, at),
+          });
+    if (!ok) {
+      throw invalidAction(
+        status === "cancelled"
+          ? `cannot cancel an instance that is ${instance.status}; only a pending instance can be cancelled`
+          : `cannot finish an instance that is ${instance.status} as ${status}; only an active instance can`,
+      );
+    }
+    return this.get(auth, id, db);
+  }
+
+  async terminate(auth: AuthContext, id: string, reason: string, db: Db): Promise<Instance> {
+    const instance = await this.forWrite(auth, id, db);
+    const at = new Date();
+    const ok = await instancesRepository.transition(db, auth.accountId, id, ["active"], {
+      status: "terminated",
+      terminationReason: reason,
+      finishedAt: at,
+      durationMs: durationMs(instance.startedAt, at),
+    });
+    if (!ok) throw invalidAction(`cannot terminate an instance that is ${instance.status}; only an active instance can`);
+    await spansRepository.closeOpen(db, auth.accountId, id, at);
+    return this.get(auth, id, db);
+  }
+}

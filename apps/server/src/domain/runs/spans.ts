@@ -1,0 +1,210 @@
+import type { PayloadValidation, SpanTypeSchemaDetails } from "@spyglass/contracts";
+import type { Prisma } from "../../db/database.js";
+import type { Prisma as P } from "../../generated/prisma/client.js";
+import type { Page } from "../../http/list.js";
+import { instancesRepository } from "../../repositories/instances.js";
+import { schemaVersionsRepository } from "../../repositories/versions.js";
+import { spansRepository, type SpanFilters } from "../../repositories/spans.js";
+import type { Db } from "../../repositories/types.js";
+import { requireScope, type AuthContext } from "../accounts/service.js";
+import { summarize, validateAgainst, type CompiledSpanType, type SpanTypeCache, type ValidationIssue } from "../catalog/span-types.js";
+import { AppError, invalidAction, notFound } from "../shared/app-error.js";
+import { generatePfid } from "../shared/pfid.js";
+import type { InstancesService } from "./instances.js";
+import { terminatedError } from "./instances.js";
+import { TERMINAL_SPAN_STATUSES, type SpanStatus } from "./status.js";
+
+export type Span = NonNullable<Awaited<ReturnType<typeof spansRepository.findById>>>;
+type JsonObject = Record<string, unknown>;
+
+export interface CreateSpanInput {
+  agent_instance_id: string;
+  schema_name: string;
+  status: SpanStatus;
+  payload?: JsonObject | null;
+  result_payload?: JsonObject | null;
+  id?: string;
+  parent_span_id?: string | null;
+  started_at?: string | null;
+  finished_at?: string | null;
+}
+
+export interface FinishSpanInput {
+  status?: "complete" | "failed" | "cancelled";
+  result_payload?: JsonObject | null;
+  timestamp?: string;
+}
+
+const isTerminal = (status: string) => (TERMINAL_SPAN_STATUSES as readonly string[]).includes(status);
+
+function verdict(issues: ValidationIssue[], checked: boolean): PayloadValidation {
+  return { status: !checked ? "unchecked" : issues.some((i) => i.target !== "schema") ? "invalid" : "valid", errors: issues };
+}
+
+/** Agent spans: the span state machine, payload validation against the run's schema version, summaries. */
+export class SpansService {
+  constructor(
+    private readonly prisma: Prisma,
+    private readonly instances: InstancesService,
+    private readonly spanTypes: SpanTypeCache,
+    private readonly strict: boolean,
+  ) {}
+
+  /** The compiled span types of a schema version (cached; versions are immutable). */
+  typesOf(accountId: string, schemaVersionId: string | null, db: Db = this.prisma): Promise<Map<string, CompiledSpanType>> {
+    if (!schemaVersionId) return Promise.resolve(new Map());
+    return this.spanTypes.get(schemaVersionId, async () => {
+      const version = await schemaVersionsRepository.findById(db, accountId, schemaVersionId);
+      return (version?.spanTypeSchemas ?? null) as Record<string, SpanTypeSchemaDetails> | null;
+    });
+  }
+
+  /** Validates, and in strict mode rejects with per-field errors. */
+  private check(type: CompiledSpanType | undefined, schemaName: string, target: "payload" | "result_payload", value: JsonObject): ValidationIssue[] {
+    if (!type) {
+      const issue: ValidationIssue = { path: "", message: `unknown span type '${schemaName}' for this agent's schema version`, target: "schema" };
+      if (this.strict) {
+        throw new AppError("invalid_value", `details.schema_name: ${issue.message}`, {
+          fields: [{ path: "details.schema_name", message: issue.message }],
+        });
+      }
+      return [issue];
+    }
+    const issues = validateAgainst(target === "payload" ? type.params : type.result, value, target);
+    const real = issues.filter((i) => i.target !== "schema");
+    if (this.strict && real.length) {
+      const prefix = target === "payload" ? "details.payload" : "details.result_payload";
+      const fields = real.map((i) => ({ path: [prefix, i.path].filter(Boolean).join("."), message: i.message }));
+      throw new AppError("invalid_value", `${target} does not match the span type's schema: ${fields.map((f) => `${f.path} ${f.message}`).join("; ")}`, { fields });
+    }
+    return issues;
+  }
+
+  async get(auth: AuthContext, id: string, db: Db = this.prisma): Promise<Span> {
+    const span = await spansRepository.findById(db, auth.accountId, id);
+    if (!span) throw notFound("agent span");
+    return span;
+  }
+
+  list(auth: AuthContext, filters: SpanFilters, page: Page, orderBy: Record<string, "asc" | "desc">) {
+    if (!filters.agentInstanceId && !filters.agentId) {
+      throw new AppError("required_value", "query.agent_instance_id or query.agent_id is required", {
+        fields: [{ path: "query.agent_instance_id", message: "is required (or agent_id)", code: "required_value" }],
+      });
+    }
+    return spansRepository.list(this.prisma, auth.accountId, filters, page, orderBy);
+  }
+
+  /** Span type titles for serializing spans of many runs: run id → (schema name → title). */
+  async titlesFor(auth: AuthContext, spans: Span[]): Promise<(span: Span) => string> {
+    const runIds = [...new Set(spans.map((s) => s.agentInstanceId))];
+    const versions = await spansRepository.schemaVersionsOf(this.prisma, auth.accountId, runIds);
+    const typesByRun = new Map<string, Map<string, CompiledSpanType>>();
+    await Promise.all(runIds.map(async (id) => typesByRun.set(id, await this.typesOf(auth.accountId, versions.get(id) ?? null))));
+    return (span) => typesByRun.get(span.agentInstanceId)?.get(span.schemaName)?.title ?? span.name ?? span.schemaName;
+  }
+
+  async titleOf(auth: AuthContext, span: Span, db: Db = this.prisma): Promise<string> {
+    const instance = await instancesRepository.findById(db, auth.accountId, span.agentInstanceId);
+    const types = await this.typesOf(auth.accountId, instance?.agentSchemaVersionId ?? null, db);
+    return types.get(span.schemaName)?.title ?? span.name ?? span.schemaName;
+  }
+
+  async create(auth: AuthContext, input: CreateSpanInput, db: Db): Promise<{ span: Span; title: string }> {
+    requireScope(auth, "write");
+    const instance = await this.instances.forWrite(auth, input.agent_instance_id, db);
+    if (instance.status === "terminated") throw terminatedError(instance);
+    if (isTerminal(instance.status)) throw invalidAction(`the agent instance is ${instance.status}; no new spans can be added`);
+
+    const terminal = isTerminal(input.status);
+    if (input.result_payload && !terminal) {
+      throw new AppError("invalid_value", "details.result_payload: only allowed with a terminal status (complete, failed, cancelled)", {
+        fields: [{ path: "details.result_payload", message: "only allowed with a terminal status" }],
+      });
+    }
+    if (input.parent_span_id) {
+      const parent = await spansRepository.findParent(db, auth.accountId, input.parent_span_id);
+      if (!parent || parent.agentInstanceId !== instance.id) {
+        throw new AppError("invalid_value", "details.parent_span_id: must name a span of the same agent instance", {
+          fields: [{ path: "details.parent_span_id", message: "must name a span of the same agent instance" }],
+        });
+      }
+    }
+    if (input.id && (await spansRepository.exists(db, auth.accountId, input.id))) throw invalidAction("an agent span with this id already exists");
+
+    const now = new Date();
+    const finishedAt = terminal ? (input.finished_at ? new Date(input.finished_at) : now) : null;
+    let startedAt: Date | null;
+    if (input.status === "cancelled") startedAt = finishedAt;
+    else if (input.status === "pending") startedAt = null;
+    else startedAt = input.started_at ? new Date(input.started_at) : (finishedAt ?? now);
+    if (startedAt && finishedAt && finishedAt < startedAt) {
+      throw new AppError("invalid_value", "details.finished_at: must not be before started_at", {
+        fields: [{ path: "details.finished_at", message: "must not be before started_at" }],
+      });
+    }
+
+    const payload = input.payload ?? {};
+    const result = terminal ? (input.result_payload ?? null) : null;
+    const types = await this.typesOf(auth.accountId, instance.agentSchemaVersionId, db);
+    const type = types.get(input.schema_name);
+    const issues = this.check(type, input.schema_name, "payload", payload);
+    if (type && result) issues.push(...this.check(type, input.schema_name, "result_payload", result));
+
+    const span = await spansRepository.create(db, {
+      accountId: auth.accountId,
+      id: input.id ?? generatePfid(auth.partition),
+      agentInstanceId: instance.id,
+      agentId: instance.agentId,
+      parentSpanId: input.parent_span_id ?? null,
+      schemaName: input.schema_name,
+      status: input.status,
+      payload: payload as P.InputJsonValue,
+      resultPayload: (result ?? undefined) as P.InputJsonValue | undefined,
+      summary: summarize(type, payload, result),
+      payloadValidation: verdict(issues, Boolean(type)) as unknown as P.InputJsonValue,
+      startedAt,
+      finishedAt,
+      durationMs: startedAt && finishedAt ? finishedAt.getTime() - startedAt.getTime() : null,
+    });
+    await instancesRepository.touch(db, auth.accountId, instance.id);
+    return { span, title: type?.title ?? input.schema_name };
+  }
+
+  async finish(auth: AuthContext, id: string, input: FinishSpanInput, db: Db): Promise<{ span: Span; title: string }> {
+    requireScope(auth, "write");
+    const span = await this.get(auth, id, db);
+    const instance = await this.instances.forWrite(auth, span.agentInstanceId, db);
+    if (instance.status === "terminated") throw terminatedError(instance);
+
+    const status = input.status ?? "complete";
+    if (isTerminal(span.status)) throw invalidAction(`the span is already ${span.status}`);
+    if (status === "cancelled" && span.status !== "pending") throw invalidAction("only a pending span can be cancelled");
+    if (status !== "cancelled" && span.status !== "active") throw invalidAction(`only an active span can finish as ${status}; this one is ${span.status}`);
+
+    const at = input.timestamp ? new Date(input.timestamp) : new Date();
+    const startedAt = status === "cancelled" ? at : span.startedAt;
+    if (startedAt && at < startedAt) {
+      throw new AppError("invalid_value", "timestamp: must not be before the span's started_at", { fields: [{ path: "timestamp", message: "must not be before started_at" }] });
+    }
+    const result = input.result_payload ?? {};
+    const payload = (span.payload ?? {}) as JsonObject;
+    const types = await this.typesOf(auth.accountId, instance.agentSchemaVersionId, db);
+    const type = types.get(span.schemaName);
+    const previous = (span.payloadValidation as PayloadValidation | null)?.errors ?? [];
+    const issues = type ? [...previous, ...this.check(type, span.schemaName, "result_payload", result)] : previous;
+
+    const won = await spansRepository.finish(db, auth.accountId, id, span.status, {
+      status,
+      startedAt,
+      finishedAt: at,
+      durationMs: startedAt ? at.getTime() - startedAt.getTime() : null,
+      resultPayload: result as P.InputJsonValue,
+      summary: summarize(type, payload, result),
+      payloadValidation: verdict(issues, Boolean(type)) as unknown as P.InputJsonValue,
+    });
+    if (!won) throw invalidAction("the span was finished by another request");
+    await instancesRepository.touch(db, auth.accountId, instance.id);
+    return { span: await this.get(auth, id, db), title: type?.title ?? span.name ?? span.schemaName };
+  }
+}

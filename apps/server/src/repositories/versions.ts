@@ -1,0 +1,65 @@
+import type { Prisma as P } from "../generated/prisma/client.js";
+import type { Page } from "../http/list.js";
+import type { Db } from "./types.js";
+
+export const versionsRepository = {
+  findById(db: Db, accountId: string, id: string) {
+    return db.agentVersion.findFirst({ where: { accountId, id } });
+  },
+  async list(db: Db, accountId: string, agentId: string | undefined, page: Page, orderBy: Record<string, "asc" | "desc">) {
+    const where = { accountId, ...(agentId ? { agentId } : {}) };
+    const [items, count] = await Promise.all([
+      db.agentVersion.findMany({ where, orderBy: [orderBy, { id: "asc" }], skip: page.offset, take: page.pageSize }),
+      db.agentVersion.count({ where }),
+    ]);
+    return { items, count };
+  },
+  /** Find-or-create on the version's identity; safe when two registers race. */
+  async findOrCreate(
+    db: Db,
+    data: { id: string; accountId: string; agentId: string; agentSchemaVersionId: string; externalIdentifier: string; name?: string | null; description?: string | null },
+  ) {
+    await db.agentVersion.createMany({ data: [data], skipDuplicates: true });
+    return db.agentVersion.findUniqueOrThrow({
+      where: {
+        accountId_agentId_externalIdentifier_agentSchemaVersionId: {
+          accountId: data.accountId,
+          agentId: data.agentId,
+          externalIdentifier: data.externalIdentifier,
+          agentSchemaVersionId: data.agentSchemaVersionId,
+        },
+      },
+    });
+  },
+};
+
+export const schemaVersionsRepository = {
+  findById(db: Db, accountId: string, id: string) {
+    return db.agentSchemaVersion.findFirst({ where: { accountId, id } });
+  },
+  async list(db: Db, accountId: string, agentId: string | undefined, page: Page, orderBy: Record<string, "asc" | "desc">) {
+    const where = { accountId, ...(agentId ? { agentId } : {}) };
+    const [items, count] = await Promise.all([
+      db.agentSchemaVersion.findMany({ where, orderBy: [orderBy, { id: "asc" }], skip: page.offset, take: page.pageSize }),
+      db.agentSchemaVersion.count({ where }),
+    ]);
+    return { items, count };
+  },
+  /** Same identifier + same content → the existing row; safe when two registers race. */
+  async findOrCreate(
+    db: Db,
+    data: { id: string; accountId: string; agentId: string; externalIdentifier: string; spanTypeSchemas: P.InputJsonValue; contentHash: string },
+  ) {
+    await db.agentSchemaVersion.createMany({ data: [data], skipDuplicates: true });
+    return db.agentSchemaVersion.findUniqueOrThrow({
+      where: {
+        accountId_agentId_externalIdentifier_contentHash: {
+          accountId: data.accountId,
+          agentId: data.agentId,
+          externalIdentifier: data.externalIdentifier,
+          contentHash: data.contentHash,
+        },
+      },
+    });
+  },
+};
