@@ -20,7 +20,15 @@ export interface LoadOptions {
   accountId: string;
   environmentId: string | null;
   pfidPartition: number;
+  /** Per agent name: the version and schema version registered through the API, if any. */
+  versions: Map<string, { versionId: string; schemaVersionId: string }>;
   log: (line: string) => void;
+}
+
+export interface BigTrace {
+  id: string;
+  /** Registered through the Prefactor dialect (PFID, schema version) rather than AgentVista. */
+  prefactor: boolean;
 }
 
 export interface LoadedAgent {
@@ -34,7 +42,7 @@ export interface LoadResult {
   spans: number;
   agents: LoadedAgent[];
   /** Runs with exactly 200 spans (trace detail, span list). */
-  bigTraces: string[];
+  bigTraces: BigTrace[];
   loadMs: number;
   indexMs: number;
   vacuumMs: number;
@@ -115,7 +123,7 @@ export async function loadQueryData(conn: SqlConn, opts: LoadOptions): Promise<L
   const saved = await dropSecondaryIndexes(conn);
   const started = performance.now();
   const runsPerAgent = new Map<number, number>();
-  const bigTraces: string[] = [];
+  const bigTraces: BigTrace[] = [];
   let spans = 0;
   let instanceBuf: Row[] = [];
   let spanBuf: Row[] = [];
@@ -149,12 +157,21 @@ export async function loadQueryData(conn: SqlConn, opts: LoadOptions): Promise<L
         ? (r) => generatePfid(opts.pfidPartition, startedAt, new Uint8Array(10).map(() => r.nextU32() & 0xff))
         : undefined,
     });
-    const ctx = { accountId: opts.accountId, agentId: agentIds.get(agent.index)!, environmentId: opts.environmentId, withSummaries: true };
+    // Prefactor-style runs (PFIDs) carry the agent's registered version and schema version.
+    const version = pfid ? opts.versions.get(agent.name) : undefined;
+    const ctx = {
+      accountId: opts.accountId,
+      agentId: agentIds.get(agent.index)!,
+      environmentId: opts.environmentId,
+      agentVersionId: version?.versionId ?? null,
+      schemaVersionId: version?.schemaVersionId ?? null,
+      withSummaries: true,
+    };
     instanceBuf.push(instanceRow(trace, ctx));
     for (const row of spanRows(trace, ctx)) spanBuf.push(row);
     spans += trace.spans.length;
     runsPerAgent.set(agent.index, (runsPerAgent.get(agent.index) ?? 0) + 1);
-    if (trace.spans.length === 200 && bigTraces.length < 100) bigTraces.push(trace.id);
+    if (trace.spans.length === 200 && bigTraces.length < 200) bigTraces.push({ id: trace.id, prefactor: pfid });
     await flush(false);
     if (spans >= nextReport * opts.spans) {
       opts.log(`  loaded ${spans.toLocaleString("en-US")} spans (${Math.round((spans / opts.spans) * 100)}%)`);

@@ -56,7 +56,10 @@ export function buildQueries(data: LoadResult, accountId: string, anchor: number
   const rng = new Rng(`${seed}/queries`);
   const agents = data.agents.filter((a) => a.runs > 0);
   const weighted = agents.map((a) => [a, a.runs] as const);
-  const big = data.bigTraces;
+  const big = data.bigTraces.map((t) => t.id);
+  // The span list is a Prefactor read: prefer runs registered through that dialect.
+  const registered = data.bigTraces.filter((t) => t.prefactor).map((t) => t.id);
+  const spanListRuns = registered.length ? registered : big;
   const n = perKind;
   const kinds: QueryKind[] = [];
 
@@ -169,7 +172,7 @@ export function buildQueries(data: LoadResult, accountId: string, anchor: number
     label: "Prefactor span list + summaries (100)",
     limitMs: 50,
     cases: Array.from({ length: n }, (_, i) => {
-      const id = big[(i * 7) % big.length]!;
+      const id = spanListRuns[(i * 7) % spanListRuns.length]!;
       return {
         path: `/api/v1/agent_spans?agent_instance_id=${encodeURIComponent(id)}&include_summaries=true&pagination%5Bpage_size%5D=100`,
         floor: async (conn) => {

@@ -1,6 +1,6 @@
 // Generated runs as the rows the server stores (agent_instances, spans), and the multi-row
 // `INSERT ... SELECT FROM unnest(...)` used by both the ingest floor and the query-scale loader.
-import { usd, iso, type GenSpan, type GenTrace } from "./generate.js";
+import { SPAN_TYPE_SCHEMAS, usd, iso, type GenSpan, type GenTrace } from "./generate.js";
 import type { SqlConn } from "./sql.js";
 
 type Column = readonly [name: string, type: string];
@@ -8,7 +8,7 @@ type Column = readonly [name: string, type: string];
 export const INSTANCE_COLUMNS: readonly Column[] = [
   ["account_id", "text"], ["id", "text"], ["agent_id", "text"], ["agent_version_id", "text"],
   ["agent_schema_version_id", "text"], ["environment_id", "text"], ["status", "text"], ["purpose", "text"],
-  ["started_at", "timestamptz"], ["finished_at", "timestamptz"], ["duration_ms", "int4"],
+  ["started_at", "timestamptz"], ["finished_at", "timestamptz"], ["duration_ms", "int8"],
   ["termination_reason", "text"], ["success", "bool"], ["outcome", "text"], ["error_message", "text"],
   ["total_tokens", "int8"], ["total_cost_usd", "numeric"], ["totals_explicit", "bool"], ["metadata", "jsonb"],
   ["last_activity_at", "timestamptz"], ["inserted_at", "timestamptz"], ["updated_at", "timestamptz"],
@@ -18,7 +18,7 @@ export const SPAN_COLUMNS: readonly Column[] = [
   ["account_id", "text"], ["id", "text"], ["agent_instance_id", "text"], ["agent_id", "text"],
   ["parent_span_id", "text"], ["schema_name", "text"], ["name", "text"], ["status", "text"],
   ["payload", "jsonb"], ["result_payload", "jsonb"], ["summary", "text"], ["payload_validation", "jsonb"],
-  ["started_at", "timestamptz"], ["finished_at", "timestamptz"], ["duration_ms", "int4"], ["model", "text"],
+  ["started_at", "timestamptz"], ["finished_at", "timestamptz"], ["duration_ms", "int8"], ["model", "text"],
   ["input_tokens", "int4"], ["output_tokens", "int4"], ["total_tokens", "int4"], ["cost_usd", "numeric"],
   ["error_message", "text"], ["metadata", "jsonb"], ["inserted_at", "timestamptz"], ["updated_at", "timestamptz"],
 ];
@@ -33,6 +33,9 @@ export interface RowContext {
   accountId: string;
   agentId: string;
   environmentId: string | null;
+  /** The agent version / schema version a Prefactor-registered run carries (null for AgentVista). */
+  agentVersionId?: string | null;
+  schemaVersionId?: string | null;
   /** Fill summary and payload_validation as the Prefactor path would (the loader does). */
   withSummaries: boolean;
 }
@@ -41,7 +44,8 @@ export function instanceRow(t: GenTrace, ctx: RowContext): Row {
   const lastActivity = t.endedAt ?? Math.max(...t.spans.map((s) => s.startedAt));
   const inserted = iso(t.startedAt);
   return [
-    ctx.accountId, t.id, ctx.agentId, null, null, ctx.environmentId, instanceStatus(t.status), null,
+    ctx.accountId, t.id, ctx.agentId, ctx.agentVersionId ?? null, ctx.schemaVersionId ?? null, ctx.environmentId,
+    instanceStatus(t.status), ctx.schemaVersionId ? "live" : null,
     iso(t.startedAt), t.endedAt === null ? null : iso(t.endedAt), t.durationMs,
     t.status === "timed_out" ? "timed_out" : null, t.success, t.outcome, t.errorMessage,
     t.totalTokens, usd(t.totalCostMicros), t.totalsExplicit, JSON.stringify(t.metadata),
@@ -77,6 +81,12 @@ export function summaryOf(s: GenSpan): string {
 
 const VALID = JSON.stringify({ status: "valid", errors: [] });
 
+/** payload_validation as the server writes it for a payload missing its first required field. */
+function invalid(s: GenSpan): string {
+  const required = (SPAN_TYPE_SCHEMAS.find((t) => t.name === s.type)!.params_schema.required as string[])[0];
+  return JSON.stringify({ status: "invalid", errors: [{ path: "", message: `must have required property '${required}'`, target: "payload" }] });
+}
+
 export function spanRows(t: GenTrace, ctx: RowContext, now = Date.now()): Row[] {
   return t.spans.map((s) => [
     ctx.accountId, s.id, t.id, ctx.agentId, s.parentId, s.type, s.name, spanStatus(s.status),
@@ -84,7 +94,7 @@ export function spanRows(t: GenTrace, ctx: RowContext, now = Date.now()): Row[] 
     ctx.withSummaries ? summaryOf(s) : null,
     ctx.withSummaries
       ? s.invalid
-        ? JSON.stringify({ status: "invalid", errors: [{ path: "", message: "missing a required property" }] })
+        ? invalid(s)
         : VALID
       : null,
     iso(s.startedAt), s.endedAt === null ? null : iso(s.endedAt), s.durationMs, s.model,

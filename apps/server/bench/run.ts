@@ -434,13 +434,27 @@ async function queries(): Promise<QueryResults> {
   const accountId = ping.json.details.account_id as string;
   const partition = decodePfid(ping.json.details.id).partition;
 
+  // Each agent registers its version and span schemas once through the API (when the Prefactor
+  // dialect is there), so Prefactor-style runs reference what the server itself stored.
+  const versions = new Map<string, { versionId: string; schemaVersionId: string }>();
+  const probeInstances: string[] = [];
+  for (const agent of agentDefs()) {
+    const reg = await http("POST", "/api/v1/agent_instance/register", registerBody(agent));
+    if (reg.status !== 200 && reg.status !== 201) break;
+    const d = reg.json.details as { id: string; agent_version_id: string; agent_schema_version_id: string };
+    versions.set(agent.name, { versionId: d.agent_version_id, schemaVersionId: d.agent_schema_version_id });
+    probeInstances.push(d.id);
+  }
+
   log(`query: loading ${int(querySpans)} spans straight into the tables`);
   const data = await direct(async (conn) => {
+    // The instances register created are not part of the data set.
+    if (probeInstances.length) await conn.query("DELETE FROM agent_instances WHERE account_id = $1 AND id = ANY($2::text[])", [accountId, probeInstances]);
     const env = await conn.query<{ id: string }>("SELECT id FROM environments WHERE account_id = $1 ORDER BY is_default DESC LIMIT 1", [accountId]);
     // A connection of its own in PostgreSQL mode: the loader changes session settings.
     const loaderConn = mode === "postgresql" ? await connectPg(dbUrl) : conn;
     try {
-      return await loadQueryData(loaderConn, { seed, anchor, spans: querySpans, accountId, environmentId: env[0]?.id ?? null, pfidPartition: partition, log });
+      return await loadQueryData(loaderConn, { seed, anchor, spans: querySpans, accountId, environmentId: env[0]?.id ?? null, pfidPartition: partition, versions, log });
     } finally {
       if (loaderConn !== conn) await loaderConn.close();
     }
