@@ -53,8 +53,23 @@ async function workers<T>(lists: T[][], fn: (item: T, worker: number) => Promise
   return performance.now() - started;
 }
 
+let currentJob = 0;
+let windowCpu: NodeJS.CpuUsage | null = null;
+let driverCpuMs = 0;
+
+/** Like workers(), for the measured part: tells the orchestrator when the window opens and closes. */
+async function timed<T>(lists: T[][], fn: (item: T, worker: number) => Promise<void>): Promise<number> {
+  process.send!({ type: "window", id: currentJob, edge: "start" } satisfies DriverMessage);
+  windowCpu = process.cpuUsage();
+  const elapsed = await workers(lists, fn);
+  const used = process.cpuUsage(windowCpu);
+  driverCpuMs = (used.user + used.system) / 1000;
+  process.send!({ type: "window", id: currentJob, edge: "end" } satisfies DriverMessage);
+  return elapsed;
+}
+
 function result(rec: Recorder, spans: number, elapsedMs: number): JobResult {
-  return { requests: rec.requests, spans, elapsedMs, latencies: rec.latencies, errors: rec.errors, errorSamples: rec.errorSamples };
+  return { requests: rec.requests, spans, elapsedMs, latencies: rec.latencies, errors: rec.errors, errorSamples: rec.errorSamples, driverCpuMs };
 }
 
 // ---- AgentVista batch ingest ------------------------------------------------------------------
@@ -75,7 +90,7 @@ async function agentvista(job: Extract<Job, { kind: "av" }>): Promise<JobResult>
   const plan = planTraces({ seed: job.seed, anchor: job.anchor, label: `av-c${c}`, workers: c, spans: job.spans });
   const batches = plan.map(avBatches);
   const rec = new Recorder();
-  const elapsed = await workers(batches, (b) => send1(rec, b));
+  const elapsed = await timed(batches, (b) => send1(rec, b));
   return result(rec, planSpanCount(plan), elapsed);
 }
 
@@ -108,7 +123,7 @@ async function finishInstances(job: Target, plan: GenTrace[][], ids: Map<string,
 
 async function prefactorSpans(job: Extract<Job, { kind: "pf-spans" }>): Promise<JobResult> {
   const c = job.concurrency;
-  const run = async (plan: GenTrace[][], rec: Recorder): Promise<number> => {
+  const run = async (plan: GenTrace[][], rec: Recorder, measure: boolean): Promise<number> => {
     const setup = new Recorder();
     const ids = await registerAndStart(job, plan, setup);
     // A span is created when it starts and finished when its last child has finished (depth-first),
@@ -123,7 +138,7 @@ async function prefactorSpans(job: Extract<Job, { kind: "pf-spans" }>): Promise<
       rec.record("finish", finished);
       if (finished.status !== 200) rec.error(brief(finished, "finish"));
     };
-    const elapsed = await workers(plan, async (t) => {
+    const elapsed = await (measure ? timed : workers)(plan, async (t) => {
       const instanceId = ids.get(t.id);
       if (instanceId) await visit(instanceId, t.spans[0]!, null);
     });
@@ -133,11 +148,11 @@ async function prefactorSpans(job: Extract<Job, { kind: "pf-spans" }>): Promise<
     return elapsed;
   };
   if (job.warmupSpans > 0) {
-    await run(planTraces({ seed: job.seed, anchor: job.anchor, label: `pf-warm-c${c}`, workers: c, spans: job.warmupSpans }), new Recorder());
+    await run(planTraces({ seed: job.seed, anchor: job.anchor, label: `pf-warm-c${c}`, workers: c, spans: job.warmupSpans }), new Recorder(), false);
   }
   const plan = planTraces({ seed: job.seed, anchor: job.anchor, label: `pf-c${c}`, workers: c, spans: job.spans });
   const rec = new Recorder();
-  const elapsed = await run(plan, rec);
+  const elapsed = await run(plan, rec, true);
   return result(rec, planSpanCount(plan), elapsed);
 }
 
@@ -145,7 +160,7 @@ async function prefactorSpans(job: Extract<Job, { kind: "pf-spans" }>): Promise<
 
 async function prefactorBulk(job: Extract<Job, { kind: "pf-bulk" }>): Promise<JobResult> {
   const c = job.concurrency;
-  const run = async (label: string, spans: number, rec: Recorder): Promise<{ elapsed: number; spans: number }> => {
+  const run = async (label: string, spans: number, rec: Recorder, measure: boolean): Promise<{ elapsed: number; spans: number }> => {
     const plan = planTraces({ seed: job.seed, anchor: job.anchor, label, workers: c, spans, pfidPartition: job.pfidPartition });
     const setup = new Recorder();
     const ids = await registerAndStart(job, plan, setup);
@@ -170,7 +185,7 @@ async function prefactorBulk(job: Extract<Job, { kind: "pf-bulk" }>): Promise<Jo
       }
       return out;
     });
-    const elapsed = await workers(bodies, async (b) => {
+    const elapsed = await (measure ? timed : workers)(bodies, async (b) => {
       const reply = await send(job, "POST", "/api/v1/bulk", b.body);
       rec.record("bulk", reply);
       if (reply.status !== 200) return rec.error(brief(reply, "bulk"));
@@ -183,9 +198,9 @@ async function prefactorBulk(job: Extract<Job, { kind: "pf-bulk" }>): Promise<Jo
     for (const e of setup.errorSamples) if (rec.errorSamples.length < 5) rec.errorSamples.push(e);
     return { elapsed, spans: planSpanCount(plan) };
   };
-  if (job.warmupSpans > 0) await run(`bulk-warm-c${c}`, job.warmupSpans, new Recorder());
+  if (job.warmupSpans > 0) await run(`bulk-warm-c${c}`, job.warmupSpans, new Recorder(), false);
   const rec = new Recorder();
-  const { elapsed, spans } = await run(`bulk-c${c}`, job.spans, rec);
+  const { elapsed, spans } = await run(`bulk-c${c}`, job.spans, rec, true);
   return result(rec, spans, elapsed);
 }
 
@@ -194,7 +209,7 @@ async function prefactorBulk(job: Extract<Job, { kind: "pf-bulk" }>): Promise<Jo
 async function queries(job: Extract<Job, { kind: "query" }>): Promise<JobResult> {
   for (let i = 0; i < job.warmup; i++) await send(job, "GET", job.paths[i % job.paths.length]!);
   const rec = new Recorder();
-  const elapsed = await workers([job.paths], async (path) => {
+  const elapsed = await timed([job.paths], async (path) => {
     const reply = await send(job, "GET", path);
     rec.record("query", reply);
     if (reply.status !== 200) rec.error(brief(reply, `GET ${path}`));
@@ -217,6 +232,8 @@ async function runJob(job: Job): Promise<JobResult> {
 
 process.on("message", (message: OrchestratorMessage) => {
   if (message.type === "exit") process.exit(0);
+  currentJob = message.id;
+  driverCpuMs = 0;
   runJob(message.job).then(
     (result) => process.send!({ type: "result", id: message.id, result } satisfies DriverMessage),
     (error: unknown) => process.send!({ type: "failed", id: message.id, message: String((error as Error)?.stack ?? error) } satisfies DriverMessage),

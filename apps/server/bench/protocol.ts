@@ -33,7 +33,13 @@ export interface JobResult {
   latencies: Record<string, number[]>;
   errors: number;
   errorSamples: string[];
+  /** The driver's own CPU time over the timed window (ms), to see when the client is a limit. */
+  driverCpuMs: number;
 }
 
-export type DriverMessage = { type: "result"; id: number; result: JobResult } | { type: "failed"; id: number; message: string };
+export type DriverMessage =
+  | { type: "result"; id: number; result: JobResult }
+  | { type: "failed"; id: number; message: string }
+  /** The timed window opens / closes (the orchestrator samples the server's CPU time then). */
+  | { type: "window"; id: number; edge: "start" | "end" };
 export type OrchestratorMessage = { type: "job"; id: number; job: Job } | { type: "exit" };

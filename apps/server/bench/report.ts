@@ -21,6 +21,12 @@ export interface IngestRow {
   /** spans/s as a share of the floor's. */
   ofFloor: number | null;
   errors: number;
+  /** Server process CPU over the timed window, as a share of one core (Node runs JS on one). */
+  serverCpu?: number;
+  /** The load driver's own CPU share of one core (near 100% = the client is the limit). */
+  driverCpu?: number;
+  /** PostgreSQL wait-event summary over the timed window. */
+  waits?: string;
   note?: string;
   skipped?: string;
 }
@@ -35,6 +41,9 @@ export interface QueryRow {
   floorP95: number;
   limitMs: number;
   errors: number;
+  /** Server process CPU time per request (ms). */
+  serverCpuMsPerRequest?: number;
+  waits?: string;
   skipped?: string;
 }
 
@@ -60,23 +69,29 @@ function table(header: string[], rows: string[][]): string {
 
 export function ingestTable(rows: IngestRow[]): string {
   return table(
-    ["phase", "conc.", "requests", "spans", "spans/s", "p50 ms", "p99 ms", "of floor", "errors"],
+    ["phase", "conc.", "requests", "spans", "spans/s", "p50 ms", "p99 ms", "of floor", "server CPU", "driver CPU", "errors"],
     rows.map((r) =>
       r.skipped
-        ? [r.phase, String(r.concurrency), r.skipped, "", "", "", "", "", ""]
-        : [r.phase, String(r.concurrency), int(r.requests), int(r.spans), int(r.spansPerSec), fmt(r.p50), fmt(r.p99), pct(r.ofFloor), String(r.errors)],
+        ? [r.phase, String(r.concurrency), r.skipped, "", "", "", "", "", "", "", ""]
+        : [
+            r.phase, String(r.concurrency), int(r.requests), int(r.spans), int(r.spansPerSec), fmt(r.p50), fmt(r.p99), pct(r.ofFloor),
+            pct(r.serverCpu), pct(r.driverCpu), String(r.errors),
+          ],
     ),
   );
 }
 
 export function queryTable(rows: QueryRow[]): string {
   return table(
-    ["query", "n", "p50 ms", "p95 ms", "floor p50", "floor p95", "p95 / floor", "limit ms", "errors"],
+    ["query", "n", "p50 ms", "p95 ms", "floor p50", "floor p95", "p95 / floor", "limit ms", "server CPU ms/req", "errors"],
     rows.map((r) => {
       const ratio = r.p95 === null ? null : r.p95 / r.floorP95;
       return r.skipped
-        ? [r.label, String(r.n), r.skipped, "", fmt(r.floorP50, 2), fmt(r.floorP95, 2), "", String(r.limitMs), ""]
-        : [r.label, String(r.n), fmt(r.p50), fmt(r.p95), fmt(r.floorP50, 2), fmt(r.floorP95, 2), ratio === null ? "–" : `${fmt(ratio)}×`, String(r.limitMs), String(r.errors)];
+        ? [r.label, String(r.n), r.skipped, "", fmt(r.floorP50, 2), fmt(r.floorP95, 2), "", String(r.limitMs), "", ""]
+        : [
+            r.label, String(r.n), fmt(r.p50), fmt(r.p95), fmt(r.floorP50, 2), fmt(r.floorP95, 2), ratio === null ? "–" : `${fmt(ratio)}×`,
+            String(r.limitMs), fmt(r.serverCpuMsPerRequest), String(r.errors),
+          ];
     }),
   );
 }

@@ -21,8 +21,9 @@ import {
   type IngestRow, type QueryRow, type TargetRow, type Verdict,
 } from "./report.js";
 import { INSTANCE_COLUMNS, insertRows, instanceRow, SPAN_COLUMNS, spanRows, type Row } from "./rows.js";
-import { RssSampler, serverRoot, startServer, type ServerProcess } from "./server.js";
+import { cpuMsOf, RssSampler, serverRoot, startServer, type ServerProcess } from "./server.js";
 import { connectPg, createDatabase, dropDatabase, openPglite, serverVersion, withDatabase, type SqlConn } from "./sql.js";
+import { WaitSampler } from "./waits.js";
 import { planTraces, registerBody, spanCreateDetails } from "./workloads.js";
 
 const USAGE = `usage: pnpm bench [options]
@@ -112,10 +113,23 @@ const log = (line: string) => process.stderr.write(`${line}\n`);
 
 // ---- the load driver (separate process) -------------------------------------------------------
 
+/** A job's result plus what the orchestrator saw of the server during the timed window. */
+interface Measured extends JobResult {
+  /** Server CPU time over the timed window (ms). */
+  serverCpuMs: number;
+  /** Wall time of the timed window as the orchestrator saw it (ms). */
+  windowMs: number;
+  /** PostgreSQL wait-event summary over the window (PostgreSQL mode). */
+  waits: string;
+}
+
 class Driver {
   private child: ChildProcess;
   private nextId = 1;
-  private pending = new Map<number, { resolve: (r: JobResult) => void; reject: (e: Error) => void }>();
+  private pending = new Map<
+    number,
+    { resolve: (r: Measured) => void; reject: (e: Error) => void; cpu: number; wall: number; serverCpuMs: number; windowMs: number; waits: string }
+  >();
 
   constructor() {
     // Inherits this process's execArgv, i.e. the tsx loader.
@@ -123,8 +137,20 @@ class Driver {
     this.child.on("message", (message: DriverMessage) => {
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
+      if (message.type === "window") {
+        const cpu = cpuMsOf(server!.pid);
+        const wall = performance.now();
+        if (message.edge === "start") {
+          [waiter.cpu, waiter.wall] = [cpu, wall];
+          waits?.start();
+        } else {
+          [waiter.serverCpuMs, waiter.windowMs] = [cpu - waiter.cpu, wall - waiter.wall];
+          waiter.waits = waits?.stop() ?? "";
+        }
+        return;
+      }
       this.pending.delete(message.id);
-      if (message.type === "result") waiter.resolve(message.result);
+      if (message.type === "result") waiter.resolve({ ...message.result, serverCpuMs: waiter.serverCpuMs, windowMs: waiter.windowMs, waits: waiter.waits });
       else waiter.reject(new Error(`driver: ${message.message}`));
     });
     this.child.on("exit", (code) => {
@@ -133,10 +159,10 @@ class Driver {
     });
   }
 
-  run(job: Job): Promise<JobResult> {
+  run(job: Job): Promise<Measured> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, cpu: 0, wall: 0, serverCpuMs: NaN, windowMs: NaN, waits: "" });
       this.child.send({ type: "job", id, job } satisfies OrchestratorMessage);
     });
   }
@@ -166,6 +192,8 @@ let server: ServerProcess | null = null;
 let sampler: RssSampler | null = null;
 let driver: Driver | null = null;
 let pgConn: SqlConn | null = null;
+let waitConn: SqlConn | null = null;
+let waits: WaitSampler | null = null;
 let dbCreated = false;
 let cleaned = false;
 
@@ -176,6 +204,7 @@ async function cleanup(): Promise<void> {
   driver?.close();
   await server?.stop().catch(() => {});
   await pgConn?.close().catch(() => {});
+  await waitConn?.close().catch(() => {});
   if (args["keep-db"]) {
     log(mode === "postgresql" ? `kept database ${dbName}` : `kept data dir ${dataDir}`);
   } else if (mode === "postgresql" && dbCreated) {
@@ -295,9 +324,12 @@ async function ingestFloor(conn: SqlConn, plan: GenTrace[][], reps: number): Pro
   return runs;
 }
 
-function ingestRow(phase: string, concurrency: number, r: JobResult, kinds: string[], note?: string): IngestRow {
+function ingestRow(phase: string, concurrency: number, r: Measured, kinds: string[], note?: string): IngestRow {
   const lat = kinds.flatMap((k) => r.latencies[k] ?? []);
   return {
+    waits: r.waits,
+    serverCpu: r.serverCpuMs / r.windowMs,
+    driverCpu: r.driverCpuMs / r.elapsedMs,
     phase,
     concurrency,
     requests: r.requests,
@@ -500,7 +532,9 @@ async function httpQueries(kind: QueryKind, floor: number[]): Promise<QueryRow> 
   const r = await driver!.run({ kind: "query", ...target(), paths: kind.cases.map((c) => c.path), warmup: sizes.queryWarm });
   reportErrors(kind.label, r);
   const lat = r.latencies.query ?? [];
-  return { ...row, p50: percentile(lat, 50), p95: percentile(lat, 95), errors: r.errors };
+  return {
+    ...row, p50: percentile(lat, 50), p95: percentile(lat, 95), errors: r.errors, serverCpuMsPerRequest: r.serverCpuMs / Math.max(1, r.requests), waits: r.waits,
+  };
 }
 
 // ---- targets and output -------------------------------------------------------------------------
@@ -565,10 +599,13 @@ function git(cmd: string): string {
 
 async function main(): Promise<void> {
   const started = performance.now();
+  const loadAtStart = os.loadavg();
   if (mode === "postgresql") {
     log(`bench: creating database ${dbName}`);
     await createDatabase(baseUrl, dbName);
     dbCreated = true;
+    waitConn = await connectPg(dbUrl);
+    waits = new WaitSampler(waitConn, dbName);
   }
   log(`bench: starting the server (${dist ? "dist" : "src via tsx"}, ${mode})`);
   await boot();
@@ -586,11 +623,12 @@ async function main(): Promise<void> {
   lines.push(
     `commit ${git("rev-parse --short HEAD")} (${git("rev-parse --abbrev-ref HEAD")}) · node ${process.version} · ` +
       `${mode === "postgresql" ? `PostgreSQL ${pgVersion}` : pgVersion} · server ${dist ? "dist" : "src via tsx"} · ` +
-      `${cpus.length} × ${cpus[0]?.model.trim() ?? "?"} · ${int(os.totalmem() / 2 ** 30)} GB RAM · load avg ${os.loadavg().map((l) => l.toFixed(2)).join(" ")} · seed ${seed}`,
+      `${cpus.length} × ${cpus[0]?.model.trim() ?? "?"} · ${int(os.totalmem() / 2 ** 30)} GB RAM · load avg (1/5/15 min) ${loadAtStart.map((l) => l.toFixed(1)).join(" ")} at start, ${os.loadavg().map((l) => l.toFixed(1)).join(" ")} at end · seed ${seed}`,
   );
   if (ing) {
     lines.push("", "### Ingest", "", ingestTable(ing.rows));
     for (const r of ing.rows) if (r.note) lines.push(`- ${r.phase}: ${r.note}`);
+    for (const r of ing.rows) if (r.waits) lines.push(`- ${r.phase}${r.phase.startsWith("AgentVista") ? ` c=${r.concurrency}` : ""}: ${r.waits}`);
     lines.push(`- floor runs (spans/s): ${ing.floorRuns.map((v) => int(v)).join(", ")}`);
     lines.push(`- server peak RSS during the ingest phases: ${int(ing.rssPeakMb)} MB`);
   }
@@ -602,6 +640,7 @@ async function main(): Promise<void> {
       queryTable(q.rows),
       `- one request at a time; p50/p95 over ${perKind} requests per query (floors: the same parameters, raw SQL on one connection)`,
     );
+    for (const r of q.rows) if (r.waits) lines.push(`- ${r.label}: ${r.waits}`);
   }
   lines.push("", "### Targets", "", targetTable(targets(ing, q, hwmMb)));
   if (q && q.data.spans < 1_000_000) lines.push(`- query targets are defined at 1,000,000 spans; this run loaded ${int(q.data.spans)}`);
