@@ -1,4 +1,3 @@
-import type { Prisma as P } from "../generated/prisma/client.js";
 import type { Page } from "../http/list.js";
 import type { Db } from "./types.js";
 
@@ -48,9 +47,15 @@ export const schemaVersionsRepository = {
   /** Same identifier + same content → the existing row; safe when two registers race. */
   async findOrCreate(
     db: Db,
-    data: { id: string; accountId: string; agentId: string; externalIdentifier: string; spanTypeSchemas: P.InputJsonValue; contentHash: string },
+    data: { id: string; accountId: string; agentId: string; externalIdentifier: string; spanTypeSchemas: unknown; contentHash: string },
   ) {
-    await db.agentSchemaVersion.createMany({ data: [data], skipDuplicates: true });
+    // Raw insert with our own JSON text: Prisma's JSON serialization drops "__proto__" keys,
+    // which a JSON Schema may legitimately name (e.g. as a property).
+    await db.$executeRaw`
+      INSERT INTO agent_schema_versions (id, account_id, agent_id, external_identifier, span_type_schemas, content_hash, inserted_at, updated_at)
+      VALUES (${data.id}, ${data.accountId}, ${data.agentId}, ${data.externalIdentifier}, ${JSON.stringify(data.spanTypeSchemas)}::jsonb,
+              ${data.contentHash}, now(), now())
+      ON CONFLICT (account_id, agent_id, external_identifier, content_hash) DO NOTHING`;
     return db.agentSchemaVersion.findUniqueOrThrow({
       where: {
         accountId_agentId_externalIdentifier_contentHash: {

@@ -928,7 +928,7 @@ export interface components {
             /** @description Only present once the span is finished */
             result_payload?: {
                 [key: string]: unknown;
-            } | null;
+            };
             /** @description Rendered from the span type's template; on lists only with include_summaries=true */
             summary?: string | null;
             started_at: string | null;

@@ -1,5 +1,4 @@
 import type { Prisma } from "../../db/database.js";
-import type { Prisma as P } from "../../generated/prisma/client.js";
 import type { Page } from "../../http/list.js";
 import { agentsRepository } from "../../repositories/agents.js";
 import { environmentsRepository } from "../../repositories/environments.js";
@@ -183,7 +182,7 @@ export class CatalogService {
       accountId: auth.accountId,
       agentId,
       externalIdentifier: input.external_identifier,
-      spanTypeSchemas: spanTypes as unknown as P.InputJsonValue,
+      spanTypeSchemas: spanTypes,
       contentHash,
     });
   }

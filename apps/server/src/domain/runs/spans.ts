@@ -1,6 +1,5 @@
 import type { PayloadValidation, SpanTypeSchemaDetails } from "@spyglass/contracts";
 import type { Prisma } from "../../db/database.js";
-import type { Prisma as P } from "../../generated/prisma/client.js";
 import type { Page } from "../../http/list.js";
 import { instancesRepository } from "../../repositories/instances.js";
 import { schemaVersionsRepository } from "../../repositories/versions.js";
@@ -159,10 +158,10 @@ export class SpansService {
       parentSpanId: input.parent_span_id ?? null,
       schemaName: input.schema_name,
       status: input.status,
-      payload: payload as P.InputJsonValue,
-      resultPayload: (result ?? undefined) as P.InputJsonValue | undefined,
+      payload,
+      resultPayload: result,
       summary: summarize(type, payload, result),
-      payloadValidation: verdict(issues, Boolean(type)) as unknown as P.InputJsonValue,
+      payloadValidation: verdict(issues, Boolean(type)),
       startedAt,
       finishedAt,
       durationMs: startedAt && finishedAt ? finishedAt.getTime() - startedAt.getTime() : null,
@@ -194,17 +193,17 @@ export class SpansService {
     const previous = (span.payloadValidation as PayloadValidation | null)?.errors ?? [];
     const issues = type ? [...previous, ...this.check(type, span.schemaName, "result_payload", result)] : previous;
 
-    const won = await spansRepository.finish(db, auth.accountId, id, span.status, {
+    const finished = await spansRepository.finish(db, auth.accountId, id, span.status, {
       status,
       startedAt,
       finishedAt: at,
       durationMs: startedAt ? at.getTime() - startedAt.getTime() : null,
-      resultPayload: result as P.InputJsonValue,
+      resultPayload: result,
       summary: summarize(type, payload, result),
-      payloadValidation: verdict(issues, Boolean(type)) as unknown as P.InputJsonValue,
+      payloadValidation: verdict(issues, Boolean(type)),
     });
-    if (!won) throw invalidAction("the span was finished by another request");
+    if (!finished) throw invalidAction("the span was finished by another request");
     await instancesRepository.touch(db, auth.accountId, instance.id);
-    return { span: await this.get(auth, id, db), title: type?.title ?? span.name ?? span.schemaName };
+    return { span: finished, title: type?.title ?? span.name ?? span.schemaName };
   }
 }
