@@ -16,8 +16,8 @@ export interface QueryCase {
 export interface QueryKind {
   key: string;
   label: string;
-  /** Absolute p95 limit (ms) at 1M spans. */
-  limitMs: number;
+  /** Absolute p95 limit (ms) at 1M spans; null for the baseline (no target). */
+  limitMs: number | null;
   cases: QueryCase[];
 }
 
@@ -62,6 +62,17 @@ export function buildQueries(data: LoadResult, accountId: string, anchor: number
   const spanListRuns = registered.length ? registered : big;
   const n = perKind;
   const kinds: QueryKind[] = [];
+
+  // The fixed cost of any request (HTTP, auth: token lookup), to read the others' ratios against.
+  kinds.push({
+    key: "ping",
+    label: "baseline: GET /ping (auth only)",
+    limitMs: null,
+    cases: Array.from({ length: n }, () => ({
+      path: "/api/v1/ping",
+      floor: (conn) => conn.query("SELECT 1"),
+    })),
+  });
 
   kinds.push({
     key: "trace-detail",

@@ -39,7 +39,7 @@ export interface QueryRow {
   p95: number | null;
   floorP50: number;
   floorP95: number;
-  limitMs: number;
+  limitMs: number | null;
   errors: number;
   /** Server process CPU time per request (ms). */
   serverCpuMsPerRequest?: number;
@@ -90,7 +90,7 @@ export function queryTable(rows: QueryRow[]): string {
         ? [r.label, String(r.n), r.skipped, "", fmt(r.floorP50, 2), fmt(r.floorP95, 2), "", String(r.limitMs), "", ""]
         : [
             r.label, String(r.n), fmt(r.p50), fmt(r.p95), fmt(r.floorP50, 2), fmt(r.floorP95, 2), ratio === null ? "–" : `${fmt(ratio)}×`,
-            String(r.limitMs), fmt(r.serverCpuMsPerRequest), String(r.errors),
+            r.limitMs === null ? "–" : String(r.limitMs), fmt(r.serverCpuMsPerRequest), String(r.errors),
           ];
     }),
   );

@@ -576,6 +576,7 @@ function targets(ing: IngestResults | null, q: QueryResults | null, hwmMb: numbe
   });
   if (q) {
     for (const r of q.rows) {
+      if (r.limitMs === null) continue;
       const ran = !r.skipped && r.p95 !== null;
       const ratio = ran ? r.p95! / r.floorP95 : NaN;
       out.push({
