@@ -19,7 +19,7 @@ export interface AppDeps {
 /** Builds the HTTP app. Never listens: index.ts does, and tests drive it with supertest. */
 export function createApp(deps: AppDeps): Express {
   const { db, config, logger } = deps;
-  const services = deps.services ?? createServices(db, config);
+  const services = deps.services ?? createServices(db, config, logger);
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);

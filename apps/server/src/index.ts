@@ -19,7 +19,7 @@ try {
   throw error;
 }
 
-const services = createServices(db, config);
+const services = createServices(db, config, logger);
 const boot = await services.accounts.bootstrap(config.SPYGLASS_ADMIN_TOKEN);
 if (boot.generatedAdminToken) {
   // Printed once, on the terminal only (never through the structured log): it is not stored.

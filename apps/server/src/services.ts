@@ -1,3 +1,4 @@
+import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
 import { AccountsService } from "./domain/accounts/service.js";
@@ -7,6 +8,11 @@ import { SpanTypeCache } from "./domain/catalog/span-types.js";
 import { IdempotencyService } from "./domain/idempotency/service.js";
 import { InstancesService } from "./domain/runs/instances.js";
 import { SpansService } from "./domain/runs/spans.js";
+import { TokensService } from "./domain/tokens/service.js";
+import { AgentAnalyticsService } from "./domain/traces/analytics.js";
+import { TraceIngestService } from "./domain/traces/ingest.js";
+import { TracesService } from "./domain/traces/service.js";
+import { StaleRunSweeper } from "./domain/traces/sweeper.js";
 
 /** The domain services both dialects call. Built once per app from the database and config. */
 export interface Services {
@@ -16,19 +22,34 @@ export interface Services {
   instances: InstancesService;
   spans: SpansService;
   idempotency: IdempotencyService;
+  tokens: TokensService;
+  traceIngest: TraceIngestService;
+  traces: TracesService;
+  agentAnalytics: AgentAnalyticsService;
+  /** Runs in the background from creation; `sweepStaleRuns(now)` sweeps at once. */
+  sweeper: StaleRunSweeper;
   /** Stops background work (sweepers); the database is closed by the caller. */
   close?: () => Promise<void>;
 }
 
-export function createServices(db: Database, config: Config): Services {
+export function createServices(db: Database, config: Config, logger?: Logger): Services {
+  const agents = new AgentsService(db.prisma);
   const catalog = new CatalogService(db.prisma);
   const instances = new InstancesService(db.prisma, catalog);
+  const sweeper = new StaleRunSweeper(db.prisma, config, logger);
+  sweeper.start();
   return {
     accounts: new AccountsService(db.prisma),
-    agents: new AgentsService(db.prisma),
+    agents,
     catalog,
     instances,
     spans: new SpansService(db.prisma, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict"),
     idempotency: new IdempotencyService(db.prisma, config.IDEMPOTENCY_TTL_HOURS),
+    tokens: new TokensService(db.prisma),
+    traceIngest: new TraceIngestService(db.prisma, agents, config, logger),
+    traces: new TracesService(db.prisma),
+    agentAnalytics: new AgentAnalyticsService(db.prisma),
+    sweeper,
+    close: () => sweeper.stop(),
   };
 }

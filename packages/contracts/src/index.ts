@@ -4,4 +4,8 @@ export * from "./common/ids.js";
 export * from "./common/health.js";
 export * from "./common/pagination.js";
 export * from "./prefactor/index.js";
+export * from "./agentvista/pagination.js";
+export * from "./agentvista/traces.js";
+export * from "./agentvista/agents.js";
+export * from "./agentvista/api-keys.js";
 export { buildOpenApiDocument, API_VERSION, type OpenApiDocument } from "./openapi.js";

@@ -1,5 +1,6 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-openapi";
 import { registerPrefactorPaths } from "./paths/prefactor.js";
+import { registerAgentvistaPaths } from "./paths/agentvista.js";
 import { registerSystemPaths } from "./paths/system.js";
 
 export const API_VERSION = "0.1.0";
@@ -16,6 +17,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
   });
   registerSystemPaths(registry);
   registerPrefactorPaths(registry);
+  registerAgentvistaPaths(registry);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: "3.1.0",
     info: {

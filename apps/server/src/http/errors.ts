@@ -8,10 +8,7 @@ export function toAppError(err: unknown, req: Request): AppError {
   const e = err as { type?: string; status?: number; statusCode?: number; message?: string; limit?: number };
   switch (e.type) {
     case "entity.parse.failed":
-      return new AppError(
-        "bad_request",
-        e.message?.includes("NUL character") ? `request body: ${e.message}` : "malformed JSON in request body",
-      );
+      return new AppError("bad_request", "malformed JSON in request body");
     case "entity.too.large":
       return new AppError("payload_too_large", `request body exceeds the limit of ${e.limit} bytes`);
     case "encoding.unsupported":

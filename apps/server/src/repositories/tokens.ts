@@ -31,4 +31,29 @@ export const tokensRepository = {
       data: { lastUsedAt: now },
     });
   },
+  findById(db: Db, accountId: string, id: string) {
+    return db.apiToken.findFirst({ where: { accountId, id } });
+  },
+  /** A page of the account's tokens, newest first. */
+  listByAccount(db: Db, accountId: string, page: { offset: number; limit: number }) {
+    return db.apiToken.findMany({
+      where: { accountId },
+      orderBy: [{ insertedAt: "desc" }, { id: "desc" }],
+      skip: page.offset,
+      take: page.limit,
+    });
+  },
+  countByAccount(db: Db, accountId: string) {
+    return db.apiToken.count({ where: { accountId } });
+  },
+  /** Null when the account has no such token. */
+  async setStatus(db: Db, accountId: string, id: string, status: string) {
+    const { count } = await db.apiToken.updateMany({ where: { accountId, id }, data: { status } });
+    return count === 0 ? null : db.apiToken.findFirst({ where: { accountId, id } });
+  },
+  /** False when the account has no such token. */
+  async delete(db: Db, accountId: string, id: string) {
+    const { count } = await db.apiToken.deleteMany({ where: { accountId, id } });
+    return count > 0;
+  },
 };

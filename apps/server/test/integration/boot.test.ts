@@ -98,5 +98,5 @@ describe("booting the real server", () => {
     expect(body.details).toMatchObject({ account_id: accountId, scopes: ["read"] });
     server.child.kill("SIGTERM");
     await server.exited;
-  });
+  }, 180_000);
 });

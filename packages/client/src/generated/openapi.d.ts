@@ -521,6 +521,250 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/traces/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ingests traces and their spans (write scope)
+         * @description Each trace is validated and stored atomically with its spans; one bad trace does not reject the others. Duplicates are accepted: header fields move forward, a terminal status is never replaced by running, a terminal span is left unchanged. More than 100 spans in total gives 400 and nothing is written; a batch over the monthly event limit gives 429 and nothing is written. Trailing slashes are optional.
+         */
+        post: operations["ingestTraceBatch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/traces/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists trace headers, newest first (read scope)
+         * @description Trailing slashes are optional.
+         */
+        get: operations["listTraces"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/traces/compare-agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Side-by-side statistics of two agents (read scope)
+         * @description Trailing slashes are optional.
+         */
+        get: operations["compareAgents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/traces/{trace_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A trace with all its spans in waterfall order (read scope)
+         * @description Trailing slashes are optional.
+         */
+        get: operations["getTrace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/traces/{trace_id}/outcome": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Sets success and outcome of a trace (write scope)
+         * @description Trailing slashes are optional.
+         */
+        patch: operations["setTraceOutcome"];
+        trace?: never;
+    };
+    "/api/v1/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every agent with its all-time figures (read scope)
+         * @description Trailing slashes are optional.
+         */
+        get: operations["listAvAgents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One agent with its all-time figures (read scope)
+         * @description Trailing slashes are optional.
+         */
+        get: operations["getAvAgent"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per-day figures of an agent over the last 7, 30 or 90 days (read scope)
+         * @description Trailing slashes are optional.
+         */
+        get: operations["getAvAgentStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/agents/{id}/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An agent's traces, newest first (read scope)
+         * @description Trailing slashes are optional.
+         */
+        get: operations["listAvAgentRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/api-keys/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The account's keys and tokens, newest first, without secrets (admin scope)
+         * @description Trailing slashes are optional.
+         */
+        get: operations["listAvApiKeys"];
+        put?: never;
+        /**
+         * Creates an av_ key; the secret is returned once (admin scope)
+         * @description Trailing slashes are optional.
+         */
+        post: operations["createAvApiKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/api-keys/ping/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Checks the key and shows its scopes (any valid key)
+         * @description Trailing slashes are optional.
+         */
+        get: operations["pingAvApiKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/api-keys/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revokes a key; it stops working at once (admin scope)
+         * @description Trailing slashes are optional.
+         */
+        delete: operations["revokeAvApiKey"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1071,6 +1315,306 @@ export interface components {
             /** @enum {string} */
             status: "success";
             details: components["schemas"]["ApiToken"];
+        };
+        AvTraceBatchResponse: {
+            accepted: number;
+            rejected: number;
+            errors: components["schemas"]["AvTraceBatchError"][];
+        };
+        AvTraceBatchError: {
+            index: number;
+            trace_id: string | null;
+            message: string;
+        };
+        AvError: {
+            detail: string;
+            errors?: {
+                path: string;
+                message: string;
+            }[];
+        };
+        /** @description At most 100 spans in total and 100 traces per request. */
+        AvTraceBatchRequest: {
+            traces: components["schemas"]["AvTraceBatchItem"][];
+        };
+        AvTraceBatchItem: {
+            trace: components["schemas"]["AvTraceInput"];
+            /** @default [] */
+            spans: components["schemas"]["AvSpanInput"][];
+        };
+        AvTraceInput: {
+            /** @example 550e8400-e29b-41d4-a716-446655440000 */
+            trace_id: string;
+            /** @description Agent name; created on first use. Either this or agent_name is required. */
+            agent?: string | null;
+            /** @description Alias of agent */
+            agent_name?: string | null;
+            /**
+             * @description Default completed
+             * @enum {string|null}
+             */
+            status?: "running" | "completed" | "failed" | "timed_out" | null;
+            /**
+             * Format: date-time
+             * @description ISO 8601; without a zone offset it is read as UTC
+             * @example 2024-01-15T10:00:00Z
+             */
+            started_at: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601; without a zone offset it is read as UTC
+             * @example 2024-01-15T10:00:00Z
+             */
+            ended_at?: string | null;
+            /** @description Derived from started_at/ended_at when absent */
+            duration_ms?: number | null;
+            success?: boolean | null;
+            outcome?: string | null;
+            error_message?: string | null;
+            /** @description When absent: the sum over the trace's llm spans */
+            total_tokens?: number | null;
+            /** @description When absent: the sum over the trace's llm spans */
+            total_cost_usd?: string | number | null;
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+        };
+        AvSpanInput: {
+            /** @example 550e8400-e29b-41d4-a716-446655440000 */
+            span_id: string;
+            /**
+             * @description Must equal the trace's trace_id
+             * @example 550e8400-e29b-41d4-a716-446655440000
+             */
+            trace_id: string;
+            /** @example 550e8400-e29b-41d4-a716-446655440000 */
+            parent_span_id?: string | null;
+            /** @description agent|llm|tool|http|db|retrieval|custom; anything else is stored as custom */
+            type: string;
+            name: string;
+            status: components["schemas"]["AvTraceStatus"];
+            /**
+             * Format: date-time
+             * @description ISO 8601; without a zone offset it is read as UTC
+             * @example 2024-01-15T10:00:00Z
+             */
+            started_at: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601; without a zone offset it is read as UTC
+             * @example 2024-01-15T10:00:00Z
+             */
+            ended_at?: string | null;
+            duration_ms?: number | null;
+            model?: string | null;
+            input_tokens?: number | null;
+            output_tokens?: number | null;
+            /** @description input_tokens + output_tokens when absent */
+            total_tokens?: number | null;
+            cost_usd?: components["schemas"]["AvMoneyInput"];
+            /** @description Any JSON; a non-object is stored (and read back) as {"value": x} */
+            input?: unknown;
+            /** @description Any JSON; a non-object is stored (and read back) as {"value": x} */
+            output?: unknown;
+            metadata?: {
+                [key: string]: unknown;
+            } | null;
+            error_message?: string | null;
+        };
+        /**
+         * @description Status of a trace or span. Spans closed by the stale-run sweeper show as failed.
+         * @enum {string}
+         */
+        AvTraceStatus: "running" | "completed" | "failed" | "timed_out";
+        /** @description USD as a decimal string (exact) or a number; stored with 6 decimal places. */
+        AvMoneyInput: string | number | null;
+        AvTraceList: {
+            results: components["schemas"]["AvTrace"][];
+            total: number;
+            page: number;
+            page_size: number;
+            has_next: boolean;
+        };
+        AvTrace: {
+            trace_id: string;
+            agent_id: string;
+            agent_name: string;
+            status: components["schemas"]["AvTraceStatus"];
+            started_at: string;
+            ended_at: string | null;
+            duration_ms: number | null;
+            success: boolean | null;
+            outcome: string | null;
+            error_message: string | null;
+            total_tokens: number | null;
+            /**
+             * @description USD, decimal string with 6 places
+             * @example 0.004500
+             */
+            total_cost_usd: string | null;
+            metadata: {
+                [key: string]: unknown;
+            } | null;
+        };
+        AvCompareAgentsResponse: {
+            agents: components["schemas"]["AvAgentComparison"][];
+        };
+        AvAgentComparison: {
+            agent_id: string;
+            name: string;
+            total_runs: number;
+            completed_runs: number;
+            /** @description Runs that ended failed or timed_out */
+            failed_runs: number;
+            /** @description Runs with success = true */
+            successful_runs: number;
+            /** @description Runs with success = false */
+            unsuccessful_runs: number;
+            /** @description Percent of successful runs among runs with a success signal; null when none */
+            success_rate: number | null;
+            /** @description Percent of all runs that ended failed or timed_out (0 without runs) */
+            error_rate: number;
+            total_cost: number;
+            /** @description Mean cost of completed runs (a run without a cost counts 0) */
+            avg_cost_per_run: number | null;
+            /** @description Completed runs */
+            avg_duration_ms: number | null;
+            /** @description Completed runs (continuous percentile) */
+            p50_duration_ms: number | null;
+            /** @description Completed runs (continuous percentile) */
+            p95_duration_ms: number | null;
+            total_tokens: number;
+            /** @description total_tokens / total_runs */
+            avg_tokens_per_run: number | null;
+            /** @description Runs per outcome label (the 100 most frequent) */
+            outcomes: {
+                [key: string]: number;
+            };
+        };
+        AvTraceDetail: components["schemas"]["AvTrace"] & {
+            /** @description Ordered by started_at ascending, then span_id */
+            spans: components["schemas"]["AvSpan"][];
+        };
+        AvSpan: {
+            span_id: string;
+            trace_id: string;
+            parent_span_id: string | null;
+            type: components["schemas"]["AvSpanType"];
+            name: string;
+            status: components["schemas"]["AvTraceStatus"];
+            started_at: string;
+            ended_at: string | null;
+            duration_ms: number | null;
+            model: string | null;
+            input_tokens: number | null;
+            output_tokens: number | null;
+            total_tokens: number | null;
+            /**
+             * @description USD, decimal string with 6 places
+             * @example 0.004500
+             */
+            cost_usd: string | null;
+            input: {
+                [key: string]: unknown;
+            } | null;
+            output: {
+                [key: string]: unknown;
+            } | null;
+            metadata: {
+                [key: string]: unknown;
+            } | null;
+            error_message: string | null;
+        };
+        /** @enum {string} */
+        AvSpanType: "agent" | "llm" | "tool" | "http" | "db" | "retrieval" | "custom";
+        AvOutcome: {
+            trace_id: string;
+            success: boolean;
+            outcome: string | null;
+        };
+        AvOutcomeUpdate: {
+            success: boolean;
+            /** @description Absent keeps the current outcome; null clears it */
+            outcome?: string | null;
+        };
+        AvAgentList: components["schemas"]["AvAgentSummary"][];
+        AvAgentSummary: {
+            id: string;
+            name: string;
+            total_runs: number;
+            /** @description Percent of runs with success = true among runs with a success signal */
+            success_rate: number | null;
+            total_cost: number;
+            /** @description Mean cost of completed runs */
+            avg_cost_per_run: number | null;
+            last_run_at: string | null;
+            created_at: string;
+        };
+        AvAgentDetail: components["schemas"]["AvAgentSummary"] & {
+            successful_runs: number;
+            /** @description Runs that ended failed or timed_out */
+            failed_runs: number;
+        };
+        AvAgentStats: {
+            agent_id: string;
+            agent_name: string;
+            /** @description Days covered (7, 30 or 90), today (UTC) included */
+            window: number;
+            /** @description One entry per day, oldest first, zero-filled */
+            days: components["schemas"]["AvAgentDayStats"][];
+        };
+        AvAgentDayStats: {
+            /**
+             * @description Calendar day (UTC)
+             * @example 2024-01-15
+             */
+            date: string;
+            total_runs: number;
+            successful_runs: number;
+            failed_runs: number;
+            total_cost: number;
+            avg_duration_ms: number | null;
+            p95_duration_ms: number | null;
+        };
+        AvApiKeyCreated: components["schemas"]["AvApiKey"] & {
+            /** @description The full secret: shown here once, only its hash is stored */
+            key: string;
+        };
+        AvApiKey: {
+            id: string;
+            name: string | null;
+            scopes: string[];
+            /**
+             * @description The first 11 characters of the key
+             * @example av_a1b2c3d4
+             */
+            prefix: string;
+            is_active: boolean;
+            created_at: string;
+            last_used_at: string | null;
+        };
+        AvApiKeyCreate: {
+            name?: string | null;
+            scopes: components["schemas"]["AvApiKeyScope"][];
+        };
+        /** @enum {string} */
+        AvApiKeyScope: "read" | "write";
+        AvApiKeyList: {
+            results: components["schemas"]["AvApiKey"][];
+            total: number;
+            page: number;
+            page_size: number;
+            has_next: boolean;
+        };
+        AvApiKeyPing: {
+            /** @enum {string} */
+            status: "ok";
+            scopes: string[];
+        };
+        AvApiKeyRevoked: {
+            id: string;
+            /** @enum {boolean} */
+            is_active: false;
         };
     };
     responses: never;
@@ -4924,6 +5468,1153 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    ingestTraceBatch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AvTraceBatchRequest"];
+            };
+        };
+        responses: {
+            /** @description Per-trace outcome */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvTraceBatchResponse"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    listTraces: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number (default 1) */
+                page?: number;
+                /** @description items per page, 1..100 (default 20) */
+                page_size?: number;
+                /** @description Agent name */
+                agent?: string;
+                agent_id?: string;
+                /** @description Status of a trace or span. Spans closed by the stale-run sweeper show as failed. */
+                status?: components["schemas"]["AvTraceStatus"];
+                success?: "true" | "false";
+                outcome?: string;
+                /** @description started_at >= start */
+                start?: string;
+                /** @description started_at <= end */
+                end?: string;
+                min_duration_ms?: number;
+                max_duration_ms?: number;
+                /** @description Substring of the agent name, outcome, error message or trace id (case-insensitive) */
+                q?: string;
+                /** @description Default started_at */
+                order_by?: "started_at" | "duration_ms" | "total_cost_usd";
+                /** @description Default desc (newest first) */
+                order?: "asc" | "desc";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of traces */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvTraceList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    compareAgents: {
+        parameters: {
+            query: {
+                /** @description Agent id or name */
+                agent_a: string;
+                /** @description Agent id or name */
+                agent_b: string;
+                /** @description Window in days; absent = all time */
+                days?: "7" | "30" | "90";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Exactly two entries, in request order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvCompareAgentsResponse"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    getTrace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The trace */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvTraceDetail"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    setTraceOutcome: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trace_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AvOutcomeUpdate"];
+            };
+        };
+        responses: {
+            /** @description The updated outcome */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvOutcome"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    listAvAgents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agents, by name */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvAgentList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    getAvAgent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The agent */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvAgentDetail"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    getAvAgentStats: {
+        parameters: {
+            query?: {
+                /** @description 7, 30 or 90; any other value means 7 */
+                days?: string;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One entry per UTC day */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvAgentStats"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    listAvAgentRuns: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number (default 1) */
+                page?: number;
+                /** @description items per page, 1..100 (default 20) */
+                page_size?: number;
+            };
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of traces */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvTraceList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    listAvApiKeys: {
+        parameters: {
+            query?: {
+                /** @description 1-based page number (default 1) */
+                page?: number;
+                /** @description items per page, 1..100 (default 20) */
+                page_size?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of keys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvApiKeyList"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    createAvApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AvApiKeyCreate"];
+            };
+        };
+        responses: {
+            /** @description The new key with its secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvApiKeyCreated"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    pingAvApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key is valid */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvApiKeyPing"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    revokeAvApiKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The key is revoked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvApiKeyRevoked"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
                 };
             };
         };

@@ -11,6 +11,7 @@ import { iso } from "../shared.js";
 import { registerBulkRoutes } from "./bulk.js";
 import { registerCatalogRoutes } from "./catalog.js";
 import { registerRunRoutes } from "./runs.js";
+import { registerTokenRoutes } from "./tokens.js";
 
 /** Everything under /api/v1 that is not AgentVista's speaks the Prefactor wire format. */
 export function prefactorRouter(services: Services, config: Config): Router {
@@ -37,6 +38,7 @@ export function prefactorRouter(services: Services, config: Config): Router {
   registerCatalogRoutes(router, services);
   registerRunRoutes(router, services);
   registerBulkRoutes(router, services);
+  registerTokenRoutes(router, services);
 
   router.use(routeNotFound);
   router.use(prefactorErrorHandler);

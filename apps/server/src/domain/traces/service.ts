@@ -1,0 +1,52 @@
+import type { Prisma } from "../../db/database.js";
+import { agentsRepository } from "../../repositories/agents.js";
+import { tracesRepository, type TraceFilters, type TraceOrderField } from "../../repositories/traces.js";
+import type { AuthContext } from "../accounts/service.js";
+import { notFound } from "../shared/app-error.js";
+
+export interface PageRequest {
+  page: number;
+  pageSize: number;
+}
+
+export interface TraceListRequest extends PageRequest {
+  filters: TraceFilters;
+  orderBy: TraceOrderField;
+  direction: "asc" | "desc";
+}
+
+/** Reading runs as traces (header + spans) and recording their outcome. */
+export class TracesService {
+  constructor(private readonly prisma: Prisma) {}
+
+  async list(auth: AuthContext, req: TraceListRequest) {
+    const { rows, total } = await tracesRepository.listTraces(this.prisma, auth.accountId, req.filters, {
+      orderBy: req.orderBy,
+      direction: req.direction,
+      offset: (req.page - 1) * req.pageSize,
+      limit: req.pageSize,
+    });
+    return { rows, total, hasNext: req.page * req.pageSize < total };
+  }
+
+  /** Runs of one agent, newest first; 404 when the agent is not the caller's. */
+  async listOfAgent(auth: AuthContext, agentId: string, page: PageRequest) {
+    if (!(await agentsRepository.findById(this.prisma, auth.accountId, agentId))) throw notFound("agent");
+    return this.list(auth, { ...page, filters: { agentId }, orderBy: "started_at", direction: "desc" });
+  }
+
+  async get(auth: AuthContext, traceId: string) {
+    const trace = await tracesRepository.findTrace(this.prisma, auth.accountId, traceId);
+    if (!trace) throw notFound("trace");
+    const spans = await tracesRepository.listSpans(this.prisma, auth.accountId, traceId);
+    return { trace, spans };
+  }
+
+  /** Sets success, and outcome unless undefined (null clears it). */
+  async setOutcome(auth: AuthContext, traceId: string, success: boolean, outcome: string | null | undefined) {
+    // An agent_deployment token may only label its own agent's runs.
+    const row = await tracesRepository.setOutcome(this.prisma, auth.accountId, traceId, success, outcome, auth.agentId);
+    if (!row) throw notFound("trace");
+    return row;
+  }
+}

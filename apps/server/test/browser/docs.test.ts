@@ -1,0 +1,51 @@
+import { existsSync } from "node:fs";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { chromium, type Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestContext, type TestContext } from "../helpers/context.js";
+
+// Debian's Chromium (.ci/run installs it). Never a downloaded browser build.
+const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const available = existsSync(executablePath);
+if (!available && process.env.CI) throw new Error(`Chromium not found at ${executablePath}; CI must install it`);
+
+let ctx: TestContext;
+let server: Server;
+let browser: Browser;
+let baseUrl: string;
+
+beforeAll(async () => {
+  if (!available) return;
+  ctx = await createTestContext();
+  server = ctx.app.listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  browser = await chromium.launch({
+    executablePath,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)));
+  await ctx?.close();
+});
+
+describe.skipIf(!available)("GET /docs in a real browser", () => {
+  it("renders the API reference from the served spec without loading anything from elsewhere", async () => {
+    const page = await browser.newPage();
+    const foreign: string[] = [];
+    page.on("request", (req) => {
+      if (!req.url().startsWith(baseUrl) && !req.url().startsWith("data:")) foreign.push(req.url());
+    });
+    await page.goto(`${baseUrl}/docs`);
+    await page.getByText("Spyglass API", { exact: false }).first().waitFor({ timeout: 20_000 });
+    await page.locator(".opblock").first().waitFor({ timeout: 20_000 });
+    const operations = await page.locator(".opblock-summary-path").allTextContents();
+    expect(operations.some((p) => p.includes("/api/v1/agent_spans"))).toBe(true);
+    expect(operations.some((p) => p.includes("/api/v1/ping"))).toBe(true);
+    expect(foreign).toEqual([]);
+    await page.close();
+  });
+});

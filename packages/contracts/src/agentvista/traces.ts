@@ -1,0 +1,235 @@
+import { z } from "../zod.js";
+import { AvPageQuerySchema, avPage, queryInt } from "./pagination.js";
+
+// Inputs are lenient where SDKs differ (null means "not given", unknown fields are ignored) and
+// bounded everywhere a client controls a size.
+
+export const AV_MAX_SPANS_PER_BATCH = 100;
+export const AV_MAX_TRACES_PER_BATCH = 100;
+
+export const AvTraceStatusSchema = z
+  .enum(["running", "completed", "failed", "timed_out"])
+  .openapi("AvTraceStatus", { description: "Status of a trace or span. Spans closed by the stale-run sweeper show as failed." });
+export type AvTraceStatus = z.infer<typeof AvTraceStatusSchema>;
+
+export const AV_SPAN_TYPES = ["agent", "llm", "tool", "http", "db", "retrieval", "custom"] as const;
+export const AvSpanTypeSchema = z.enum(AV_SPAN_TYPES).openapi("AvSpanType");
+export type AvSpanType = z.infer<typeof AvSpanTypeSchema>;
+
+const AvIdSchema = z.guid("must be a UUID").openapi({ example: "550e8400-e29b-41d4-a716-446655440000" });
+
+const AvTimestampInputSchema = z.iso
+  .datetime({ offset: true, local: true, message: "must be an ISO 8601 timestamp" })
+  .openapi({ example: "2024-01-15T10:00:00Z", description: "ISO 8601; without a zone offset it is read as UTC" });
+
+export const AvMoneyInputSchema = z
+  .union([
+    z.string().regex(/^\d{1,14}(\.\d{1,12})?$/, "must be a non-negative decimal such as \"0.004500\""),
+    z.number().nonnegative().lt(1e14),
+  ])
+  .openapi("AvMoneyInput", { description: "USD as a decimal string (exact) or a number; stored with 6 decimal places." });
+
+const TokenCountSchema = z.number().int().nonnegative().max(2_147_483_647);
+const DurationSchema = z.number().int().nonnegative().max(2_147_483_647);
+const JsonObjectSchema = z.record(z.string(), z.unknown());
+
+export const AvTraceInputSchema = z
+  .object({
+    trace_id: AvIdSchema,
+    agent: z.string().trim().min(1).max(255).nullish().openapi({ description: "Agent name; created on first use. Either this or agent_name is required." }),
+    agent_name: z.string().trim().min(1).max(255).nullish().openapi({ description: "Alias of agent" }),
+    status: AvTraceStatusSchema.nullish().openapi({ description: "Default completed" }),
+    started_at: AvTimestampInputSchema,
+    ended_at: AvTimestampInputSchema.nullish(),
+    duration_ms: DurationSchema.nullish().openapi({ description: "Derived from started_at/ended_at when absent" }),
+    success: z.boolean().nullish(),
+    outcome: z.string().max(1024).nullish(),
+    error_message: z.string().max(65_536).nullish(),
+    total_tokens: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullish().openapi({
+      description: "When absent: the sum over the trace's llm spans",
+    }),
+    total_cost_usd: AvMoneyInputSchema.nullish().openapi({ description: "When absent: the sum over the trace's llm spans" }),
+    metadata: JsonObjectSchema.nullish(),
+  })
+  .refine((t) => Boolean(t.agent ?? t.agent_name), { message: "is required (agent or agent_name)", path: ["agent"] })
+  .openapi("AvTraceInput");
+export type AvTraceInput = z.infer<typeof AvTraceInputSchema>;
+
+export const AvSpanInputSchema = z
+  .object({
+    span_id: AvIdSchema,
+    trace_id: AvIdSchema.openapi({ description: "Must equal the trace's trace_id" }),
+    parent_span_id: AvIdSchema.nullish(),
+    type: z.string().max(64).openapi({ description: "agent|llm|tool|http|db|retrieval|custom; anything else is stored as custom" }),
+    name: z.string().max(1024),
+    status: AvTraceStatusSchema,
+    started_at: AvTimestampInputSchema,
+    ended_at: AvTimestampInputSchema.nullish(),
+    duration_ms: DurationSchema.nullish(),
+    model: z.string().max(255).nullish(),
+    input_tokens: TokenCountSchema.nullish(),
+    output_tokens: TokenCountSchema.nullish(),
+    total_tokens: TokenCountSchema.nullish().openapi({ description: "input_tokens + output_tokens when absent" }),
+    cost_usd: AvMoneyInputSchema.nullish(),
+    input: z.unknown().optional().openapi({ description: "Any JSON; a non-object is stored (and read back) as {\"value\": x}" }),
+    output: z.unknown().optional().openapi({ description: "Any JSON; a non-object is stored (and read back) as {\"value\": x}" }),
+    metadata: JsonObjectSchema.nullish(),
+    error_message: z.string().max(65_536).nullish(),
+  })
+  .openapi("AvSpanInput");
+export type AvSpanInput = z.infer<typeof AvSpanInputSchema>;
+
+export const AvTraceBatchItemSchema = z
+  .object({
+    trace: AvTraceInputSchema,
+    spans: z.array(AvSpanInputSchema).max(AV_MAX_SPANS_PER_BATCH).default([]),
+  })
+  .openapi("AvTraceBatchItem");
+export type AvTraceBatchItem = z.infer<typeof AvTraceBatchItemSchema>;
+
+export const AvTraceBatchRequestSchema = z
+  .object({
+    traces: z.array(AvTraceBatchItemSchema).max(AV_MAX_TRACES_PER_BATCH),
+  })
+  .openapi("AvTraceBatchRequest", {
+    description: `At most ${AV_MAX_SPANS_PER_BATCH} spans in total and ${AV_MAX_TRACES_PER_BATCH} traces per request.`,
+  });
+
+/** What the batch handler checks before looking at any trace: the envelope and the span budget. */
+export const AvTraceBatchEnvelopeSchema = z.object({
+  traces: z.array(z.unknown()).max(AV_MAX_TRACES_PER_BATCH, `at most ${AV_MAX_TRACES_PER_BATCH} traces per request`),
+});
+
+export const AvTraceBatchErrorSchema = z
+  .object({ index: z.number().int().nonnegative(), trace_id: z.string().nullable(), message: z.string() })
+  .openapi("AvTraceBatchError");
+
+export const AvTraceBatchResponseSchema = z
+  .object({
+    accepted: z.number().int().nonnegative(),
+    rejected: z.number().int().nonnegative(),
+    errors: z.array(AvTraceBatchErrorSchema),
+  })
+  .openapi("AvTraceBatchResponse");
+export type AvTraceBatchResponse = z.infer<typeof AvTraceBatchResponseSchema>;
+
+const MoneyOutSchema = z
+  .string()
+  .regex(/^-?\d+\.\d{6}$/)
+  .openapi({ description: "USD, decimal string with 6 places", example: "0.004500" });
+
+export const AvTraceSchema = z
+  .object({
+    trace_id: z.string(),
+    agent_id: z.string(),
+    agent_name: z.string(),
+    status: AvTraceStatusSchema,
+    started_at: z.string(),
+    ended_at: z.string().nullable(),
+    duration_ms: z.number().int().nullable(),
+    success: z.boolean().nullable(),
+    outcome: z.string().nullable(),
+    error_message: z.string().nullable(),
+    total_tokens: z.number().int().nullable(),
+    total_cost_usd: MoneyOutSchema.nullable(),
+    metadata: JsonObjectSchema.nullable(),
+  })
+  .openapi("AvTrace");
+export type AvTrace = z.infer<typeof AvTraceSchema>;
+
+export const AvSpanSchema = z
+  .object({
+    span_id: z.string(),
+    trace_id: z.string(),
+    parent_span_id: z.string().nullable(),
+    type: AvSpanTypeSchema,
+    name: z.string(),
+    status: AvTraceStatusSchema,
+    started_at: z.string(),
+    ended_at: z.string().nullable(),
+    duration_ms: z.number().int().nullable(),
+    model: z.string().nullable(),
+    input_tokens: z.number().int().nullable(),
+    output_tokens: z.number().int().nullable(),
+    total_tokens: z.number().int().nullable(),
+    cost_usd: MoneyOutSchema.nullable(),
+    input: JsonObjectSchema.nullable(),
+    output: JsonObjectSchema.nullable(),
+    metadata: JsonObjectSchema.nullable(),
+    error_message: z.string().nullable(),
+  })
+  .openapi("AvSpan");
+export type AvSpan = z.infer<typeof AvSpanSchema>;
+
+export const AvTraceDetailSchema = AvTraceSchema.extend({
+  spans: z.array(AvSpanSchema).openapi({ description: "Ordered by started_at ascending, then span_id" }),
+}).openapi("AvTraceDetail");
+
+const QueryTimestampSchema = z.iso.datetime({ offset: true, local: true, message: "must be an ISO 8601 timestamp" });
+
+export const AV_TRACE_ORDER_FIELDS = ["started_at", "duration_ms", "total_cost_usd"] as const;
+
+export const AvTraceListQuerySchema = AvPageQuerySchema.extend({
+  agent: z.string().max(255).optional().openapi({ description: "Agent name" }),
+  agent_id: z.string().max(128).optional(),
+  status: AvTraceStatusSchema.optional(),
+  success: z.enum(["true", "false"]).optional(),
+  outcome: z.string().max(1024).optional(),
+  start: QueryTimestampSchema.optional().openapi({ description: "started_at >= start" }),
+  end: QueryTimestampSchema.optional().openapi({ description: "started_at <= end" }),
+  min_duration_ms: queryInt(0, 2_147_483_647).optional(),
+  max_duration_ms: queryInt(0, 2_147_483_647).optional(),
+  q: z.string().max(256).optional().openapi({ description: "Substring of the agent name, outcome, error message or trace id (case-insensitive)" }),
+  order_by: z.enum(AV_TRACE_ORDER_FIELDS).optional().openapi({ description: "Default started_at" }),
+  order: z.enum(["asc", "desc"]).optional().openapi({ description: "Default desc (newest first)" }),
+});
+export type AvTraceListQuery = z.infer<typeof AvTraceListQuerySchema>;
+
+export const AvTraceListResponseSchema = avPage(AvTraceSchema).openapi("AvTraceList");
+export type AvTraceListResponse = z.infer<typeof AvTraceListResponseSchema>;
+
+export const AvTraceIdParamsSchema = z.object({ trace_id: z.string().min(1).max(128) });
+
+export const AvCompareAgentsQuerySchema = z.object({
+  agent_a: z.string().min(1).max(255).openapi({ description: "Agent id or name" }),
+  agent_b: z.string().min(1).max(255).openapi({ description: "Agent id or name" }),
+  days: z.enum(["7", "30", "90"]).optional().openapi({ description: "Window in days; absent = all time" }),
+});
+
+export const AvAgentComparisonSchema = z
+  .object({
+    agent_id: z.string(),
+    name: z.string(),
+    total_runs: z.number().int(),
+    completed_runs: z.number().int(),
+    failed_runs: z.number().int().openapi({ description: "Runs that ended failed or timed_out" }),
+    successful_runs: z.number().int().openapi({ description: "Runs with success = true" }),
+    unsuccessful_runs: z.number().int().openapi({ description: "Runs with success = false" }),
+    success_rate: z.number().nullable().openapi({ description: "Percent of successful runs among runs with a success signal; null when none" }),
+    error_rate: z.number().openapi({ description: "Percent of all runs that ended failed or timed_out (0 without runs)" }),
+    total_cost: z.number(),
+    avg_cost_per_run: z.number().nullable().openapi({ description: "Mean cost of completed runs (a run without a cost counts 0)" }),
+    avg_duration_ms: z.number().nullable().openapi({ description: "Completed runs" }),
+    p50_duration_ms: z.number().nullable().openapi({ description: "Completed runs (continuous percentile)" }),
+    p95_duration_ms: z.number().nullable().openapi({ description: "Completed runs (continuous percentile)" }),
+    total_tokens: z.number().int(),
+    avg_tokens_per_run: z.number().nullable().openapi({ description: "total_tokens / total_runs" }),
+    outcomes: z.record(z.string(), z.number().int()).openapi({ description: "Runs per outcome label (the 100 most frequent)" }),
+  })
+  .openapi("AvAgentComparison");
+export type AvAgentComparison = z.infer<typeof AvAgentComparisonSchema>;
+
+export const AvCompareAgentsResponseSchema = z
+  .object({ agents: z.array(AvAgentComparisonSchema).length(2) })
+  .openapi("AvCompareAgentsResponse");
+
+export const AvOutcomeUpdateSchema = z
+  .object({
+    success: z.boolean(),
+    outcome: z.string().max(1024).nullish().openapi({ description: "Absent keeps the current outcome; null clears it" }),
+  })
+  .openapi("AvOutcomeUpdate");
+
+export const AvOutcomeResponseSchema = z
+  .object({ trace_id: z.string(), success: z.boolean(), outcome: z.string().nullable() })
+  .openapi("AvOutcome");
