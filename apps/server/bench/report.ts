@@ -27,6 +27,8 @@ export interface IngestRow {
   driverCpu?: number;
   /** PostgreSQL wait-event summary over the timed window. */
   waits?: string;
+  /** Server peak RSS (MB) while the phase ran, warm-up and set-up included. */
+  rssPeakMb?: number;
   note?: string;
   skipped?: string;
 }
@@ -69,13 +71,13 @@ function table(header: string[], rows: string[][]): string {
 
 export function ingestTable(rows: IngestRow[]): string {
   return table(
-    ["phase", "conc.", "requests", "spans", "spans/s", "p50 ms", "p99 ms", "of floor", "server CPU", "driver CPU", "errors"],
+    ["phase", "conc.", "requests", "spans", "spans/s", "p50 ms", "p99 ms", "of floor", "server CPU", "driver CPU", "server RSS MB", "errors"],
     rows.map((r) =>
       r.skipped
-        ? [r.phase, String(r.concurrency), r.skipped, "", "", "", "", "", "", "", ""]
+        ? [r.phase, String(r.concurrency), r.skipped, "", "", "", "", "", "", "", "", ""]
         : [
             r.phase, String(r.concurrency), int(r.requests), int(r.spans), int(r.spansPerSec), fmt(r.p50), fmt(r.p99), pct(r.ofFloor),
-            pct(r.serverCpu), pct(r.driverCpu), String(r.errors),
+            pct(r.serverCpu), pct(r.driverCpu), int(r.rssPeakMb), String(r.errors),
           ],
     ),
   );

@@ -324,9 +324,18 @@ async function ingestFloor(conn: SqlConn, plan: GenTrace[][], reps: number): Pro
   return runs;
 }
 
-function ingestRow(phase: string, concurrency: number, r: Measured, kinds: string[], note?: string): IngestRow {
+/** Runs an ingest job and records the server's peak RSS over it (warm-up and set-up included). */
+async function ingestJob(job: Job): Promise<Measured & { rssPeakMb: number }> {
+  const label = `job-${job.kind}-${"concurrency" in job ? job.concurrency : 0}`;
+  sampler!.mark(label);
+  const r = await driver!.run(job);
+  return { ...r, rssPeakMb: sampler!.peak(label) };
+}
+
+function ingestRow(phase: string, concurrency: number, r: Measured & { rssPeakMb?: number }, kinds: string[], note?: string): IngestRow {
   const lat = kinds.flatMap((k) => r.latencies[k] ?? []);
   return {
+    rssPeakMb: r.rssPeakMb,
     waits: r.waits,
     serverCpu: r.serverCpuMs / r.windowMs,
     driverCpu: r.driverCpuMs / r.elapsedMs,
@@ -361,7 +370,7 @@ async function ingest(): Promise<IngestResults> {
       continue;
     }
     log(`ingest: AgentVista batches, concurrency ${c}, ${int(spans)} spans`);
-    const r = await driver!.run({ kind: "av", ...target(), ...base, concurrency: c, spans: Math.round(spans), warmupSpans: sizes.avWarm });
+    const r = await ingestJob({ kind: "av", ...target(), ...base, concurrency: c, spans: Math.round(spans), warmupSpans: sizes.avWarm });
     reportErrors(`AV c=${c}`, r);
     rows.push(ingestRow(phase, c, r, ["batch"]));
   }
@@ -385,7 +394,7 @@ async function ingest(): Promise<IngestResults> {
     if (why) rows.push({ phase, concurrency: 16, requests: null, spans: 0, spansPerSec: NaN, p50: null, p99: null, ofFloor: null, errors: 0, skipped: why });
     else {
       log(`ingest: Prefactor span create+finish, concurrency 16, ${int(sizes.pf)} spans`);
-      const r = await driver!.run({ kind: "pf-spans", ...target(), ...base, concurrency: 16, spans: Math.round(sizes.pf), warmupSpans: sizes.pfWarm });
+      const r = await ingestJob({ kind: "pf-spans", ...target(), ...base, concurrency: 16, spans: Math.round(sizes.pf), warmupSpans: sizes.pfWarm });
       reportErrors("Prefactor create+finish", r);
       const row = ingestRow(phase, 16, r, ["create", "finish"]);
       row.note = `create p50 ${fmt(percentile(r.latencies.create ?? [], 50))} / p99 ${fmt(percentile(r.latencies.create ?? [], 99))} ms; finish p50 ${fmt(percentile(r.latencies.finish ?? [], 50))} / p99 ${fmt(percentile(r.latencies.finish ?? [], 99))} ms`;
@@ -401,7 +410,7 @@ async function ingest(): Promise<IngestResults> {
     else {
       log(`ingest: Prefactor bulk, concurrency 16, ${int(sizes.bulk)} spans (items as ${shape})`);
       const partition = decodePfid((await http("GET", "/api/v1/ping")).json.details.id).partition;
-      const r = await driver!.run({
+      const r = await ingestJob({
         kind: "pf-bulk", ...target(), ...base, concurrency: 16, spans: Math.round(sizes.bulk), warmupSpans: sizes.bulkWarm, pfidPartition: partition, itemShape: shape!,
       });
       reportErrors("Prefactor bulk", r);
