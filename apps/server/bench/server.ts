@@ -1,0 +1,157 @@
+// The server under test, as a child process, and its memory as the kernel reports it.
+import { execSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+export const serverRoot = fileURLToPath(new URL("..", import.meta.url));
+
+export interface ServerProcess {
+  child: ChildProcess;
+  pid: number;
+  baseUrl: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const address = srv.address();
+      srv.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+/**
+ * Starts `src/index.ts` through tsx (default) or the built `dist/index.js`, with only the variables
+ * given (plus PATH), so the developer's shell cannot change what is measured.
+ */
+export async function startServer(env: Record<string, string>, opts: { dist: boolean }): Promise<ServerProcess> {
+  const port = await freePort();
+  const entry = opts.dist ? ["dist/index.js"] : ["--import", "tsx", "--conditions=@spyglass/source", "src/index.ts"];
+  if (opts.dist && !existsSync(`${serverRoot}/dist/index.js`)) {
+    throw new Error("--server dist: apps/server/dist/index.js is missing; run `pnpm build` first");
+  }
+  const child = spawn(process.execPath, entry, {
+    cwd: serverRoot,
+    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const keep = (chunk: Buffer) => {
+    out += chunk;
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const server: ServerProcess = {
+    child,
+    pid: child.pid!,
+    baseUrl: `http://127.0.0.1:${port}`,
+    output: () => out,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited during start-up:\n${out}`);
+    try {
+      const res = await fetch(`${server.baseUrl}/readyz`);
+      if (res.ok) return server;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await server.stop();
+  throw new Error(`server not ready after 120 s:\n${out}`);
+}
+
+/** kB values of VmRSS (now) and VmHWM (peak so far) from /proc/<pid>/status; null off Linux. */
+export function memoryOf(pid: number): { rssKb: number; hwmKb: number } | null {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
+    return { rssKb: kb("VmRSS"), hwmKb: kb("VmHWM") };
+  } catch {
+    return null;
+  }
+}
+
+const TICKS_PER_SECOND = (() => {
+  try {
+    return Number(execSync("getconf CLK_TCK", { stdio: ["ignore", "pipe", "ignore"] }).toString()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/** CPU time (user + system, ms) the process has used so far, from /proc/<pid>/stat; NaN off Linux. */
+export function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name (which may contain spaces): state is [0], utime [11], stime [12].
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
+}
+
+/** Samples the server's RSS every 100 ms; `peak(label)` is the highest RSS seen since `mark(label)`. */
+export class RssSampler {
+  private timer: NodeJS.Timeout | null = null;
+  private marks = new Map<string, number>();
+  private hwmKb = 0;
+
+  constructor(private pid: number) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.sample(), 100);
+    this.timer.unref();
+  }
+
+  /** Follow a restarted server. */
+  follow(pid: number): void {
+    this.sample();
+    this.pid = pid;
+  }
+
+  private sample(): void {
+    const m = memoryOf(this.pid);
+    if (!m) return;
+    this.hwmKb = Math.max(this.hwmKb, m.hwmKb || 0, m.rssKb || 0);
+    for (const [label, peak] of this.marks) this.marks.set(label, Math.max(peak, m.rssKb || 0));
+  }
+
+  mark(label: string): void {
+    this.sample();
+    this.marks.set(label, 0);
+  }
+
+  /** Highest RSS (MB) since mark(label); stops tracking the label. */
+  peak(label: string): number {
+    this.sample();
+    const kb = this.marks.get(label) ?? 0;
+    this.marks.delete(label);
+    return kb / 1024;
+  }
+
+  /** VmHWM: the server's peak RSS over its whole life (MB). */
+  highWater(): number {
+    this.sample();
+    return this.hwmKb / 1024;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}
