@@ -25,7 +25,7 @@ export const ConfigSchema = z.object({
   PORT: intFrom(0, 65535).default(3000),
   HOST: z.string().min(1).default("0.0.0.0"),
   DATABASE_URL: postgresUrl.optional(),
-  DB_POOL_SIZE: intFrom(1, 200).default(10),
+  DB_POOL_SIZE: intFrom(1, 200).default(20),
   SPYGLASS_DATA_DIR: z.string().min(1).default("./.spyglass"),
   SPYGLASS_ADMIN_TOKEN: z.string().min(16, "expected at least 16 characters").max(256).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

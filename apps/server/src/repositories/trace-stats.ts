@@ -10,6 +10,12 @@ const COMPLETED = Prisma.sql`i.status = 'complete'`;
 const FAILED = Prisma.sql`i.status IN ('failed', 'cancelled', 'terminated')`;
 const RUN_TIME = Prisma.sql`COALESCE(i.started_at, i.inserted_at)`;
 
+/**
+ * RUN_TIME >= since, written so the (account_id, agent_id, started_at) index serves it: a run that
+ * never started (started_at NULL) falls back to inserted_at.
+ */
+const runSince = (since: Date) => Prisma.sql`(i.started_at >= ${since} OR (i.started_at IS NULL AND i.inserted_at >= ${since}))`;
+
 export interface AgentRunStats {
   agentId: string;
   name: string;
@@ -47,7 +53,7 @@ export const traceStatsRepository = {
    * of the account, or only `agentIds`. Agents without runs are included with zero counts.
    */
   agentRunStats(db: Db, accountId: string, opts: { agentIds?: string[]; since?: Date }) {
-    const window = opts.since ? Prisma.sql`AND ${RUN_TIME} >= ${opts.since}` : Prisma.empty;
+    const window = opts.since ? Prisma.sql`AND ${runSince(opts.since)}` : Prisma.empty;
     const only = opts.agentIds ? Prisma.sql`AND a.id = ANY(${opts.agentIds}::text[])` : Prisma.empty;
     return db.$queryRaw<AgentRunStats[]>`
       SELECT a.id AS "agentId", a.name, a.inserted_at AS "createdAt",
@@ -76,7 +82,7 @@ export const traceStatsRepository = {
 
   /** Runs per outcome label of each agent (the `limit` most frequent per agent). */
   outcomeCounts(db: Db, accountId: string, agentIds: string[], opts: { since?: Date; limit: number }) {
-    const window = opts.since ? Prisma.sql`AND ${RUN_TIME} >= ${opts.since}` : Prisma.empty;
+    const window = opts.since ? Prisma.sql`AND ${runSince(opts.since)}` : Prisma.empty;
     return db.$queryRaw<{ agentId: string; outcome: string; runs: number }[]>`
       SELECT "agentId", outcome, runs FROM (
         SELECT i.agent_id AS "agentId", i.outcome, count(*)::int AS runs,
@@ -91,18 +97,32 @@ export const traceStatsRepository = {
 
   /** One row per UTC calendar day from `fromDay` to `toDay` (YYYY-MM-DD, inclusive), zero-filled. */
   dailyStats(db: Db, accountId: string, agentId: string, fromDay: string, toDay: string) {
+    // One pass over the agent's runs in the window, grouped by UTC day, then zero-filled against
+    // the calendar (joining the calendar to runs day by day would rescan the runs per day).
+    const from = new Date(`${fromDay}T00:00:00Z`);
+    const to = new Date(new Date(`${toDay}T00:00:00Z`).getTime() + 86_400_000);
     return db.$queryRaw<DayStats[]>`
+      WITH per_day AS (
+        SELECT date_trunc('day', ${RUN_TIME} AT TIME ZONE 'UTC') AS day,
+          count(*)::int AS total_runs,
+          (count(*) FILTER (WHERE i.success IS TRUE))::int AS successful_runs,
+          (count(*) FILTER (WHERE ${FAILED}))::int AS failed_runs,
+          COALESCE(SUM(i.total_cost_usd), 0) AS total_cost,
+          AVG(i.duration_ms) FILTER (WHERE ${COMPLETED}) AS avg_duration,
+          percentile_cont(0.95) WITHIN GROUP (ORDER BY i.duration_ms) FILTER (WHERE ${COMPLETED}) AS p95_duration
+        FROM agent_instances i
+        WHERE i.account_id = ${accountId} AND i.agent_id = ${agentId} AND ${runSince(from)} AND ${RUN_TIME} < ${to}
+        GROUP BY 1
+      )
       SELECT to_char(d.day, 'YYYY-MM-DD') AS date,
-        count(i.id)::int AS "totalRuns",
-        (count(i.id) FILTER (WHERE i.success IS TRUE))::int AS "successfulRuns",
-        (count(i.id) FILTER (WHERE ${FAILED}))::int AS "failedRuns",
-        ROUND(COALESCE(SUM(i.total_cost_usd), 0), 6)::float8 AS "totalCost",
-        ROUND((AVG(i.duration_ms) FILTER (WHERE ${COMPLETED}))::numeric, 6)::float8 AS "avgDurationMs",
-        ROUND((percentile_cont(0.95) WITHIN GROUP (ORDER BY i.duration_ms) FILTER (WHERE ${COMPLETED}))::numeric, 6)::float8 AS "p95DurationMs"
+        COALESCE(p.total_runs, 0) AS "totalRuns",
+        COALESCE(p.successful_runs, 0) AS "successfulRuns",
+        COALESCE(p.failed_runs, 0) AS "failedRuns",
+        ROUND(COALESCE(p.total_cost, 0), 6)::float8 AS "totalCost",
+        ROUND(p.avg_duration::numeric, 6)::float8 AS "avgDurationMs",
+        ROUND(p.p95_duration::numeric, 6)::float8 AS "p95DurationMs"
       FROM generate_series(${fromDay}::timestamp, ${toDay}::timestamp, interval '1 day') AS d(day)
-      LEFT JOIN agent_instances i ON i.account_id = ${accountId} AND i.agent_id = ${agentId}
-        AND ${RUN_TIME} >= (d.day AT TIME ZONE 'UTC') AND ${RUN_TIME} < ((d.day + interval '1 day') AT TIME ZONE 'UTC')
-      GROUP BY d.day
+      LEFT JOIN per_day p ON p.day = d.day
       ORDER BY d.day`;
   },
 };
