@@ -24,6 +24,9 @@ export const idempotencyRepository = {
       UPDATE idempotency_records SET status_code = ${statusCode}, response_body = ${responseBody}
       WHERE account_id = ${accountId} AND key = ${key}`;
   },
+  deleteIfExpired(db: Db, accountId: string, key: string) {
+    return db.$executeRaw`DELETE FROM idempotency_records WHERE account_id = ${accountId} AND key = ${key} AND expires_at <= now()`;
+  },
   deleteExpired(db: Db, now: Date) {
     return db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: now } } });
   },

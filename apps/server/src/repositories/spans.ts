@@ -1,4 +1,4 @@
-import type { Prisma as P } from "../generated/prisma/client.js";
+import { Prisma, type Prisma as P } from "../generated/prisma/client.js";
 import type { Page } from "../http/list.js";
 import type { Db } from "./types.js";
 
@@ -38,6 +38,20 @@ function fromRaw(r: RawSpan): SpanRow {
  */
 const jsonText = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 
+/**
+ * An idempotency record written by the same statement as the span (so one round trip, no
+ * interactive transaction): inserted only when the span write happened, and a plain INSERT, so a
+ * key already recorded makes the whole statement fail (unique violation) and nothing is written.
+ */
+export interface SpanWriteRecord {
+  key: string;
+  requestHash: string;
+  statusCode: number;
+  /** Builds the response from the row as it will be stored (its timestamps are `at`). */
+  body: (row: SpanRow) => string;
+  expiresAt: Date;
+}
+
 export interface NewSpan {
   accountId: string;
   id: string;
@@ -53,7 +67,17 @@ export interface NewSpan {
   startedAt: Date | null;
   finishedAt: Date | null;
   durationMs: number | null;
+  /** inserted_at and updated_at, chosen here so a stored response can carry them. */
+  at: Date;
 }
+
+const recordSql = (accountId: string, from: string, r: SpanWriteRecord | undefined, row: SpanRow | null) =>
+  r && row
+    ? Prisma.sql`, rec AS (
+        INSERT INTO idempotency_records (account_id, key, request_hash, status_code, response_body, inserted_at, expires_at)
+        SELECT ${accountId}, ${r.key}, ${r.requestHash}, ${r.statusCode}, ${r.body(row)}, now(), ${r.expiresAt} FROM ${Prisma.raw(from)}
+      )`
+    : Prisma.empty;
 
 export const spansRepository = {
   findById(db: Db, accountId: string, id: string) {
@@ -73,7 +97,15 @@ export const spansRepository = {
    * after it; the sweeper closes such stragglers.
    * Null when a guard failed: the caller works out which.
    */
-  async createGuarded(db: Db, s: NewSpan): Promise<SpanRow | null> {
+  async createGuarded(db: Db, s: NewSpan, record?: SpanWriteRecord): Promise<SpanRow | null> {
+    const row: SpanRow = {
+      accountId: s.accountId, id: s.id, agentInstanceId: s.agentInstanceId, agentId: s.agentId, parentSpanId: s.parentSpanId,
+      schemaName: s.schemaName, name: null, status: s.status, payload: s.payload as SpanRow["payload"],
+      resultPayload: (s.resultPayload ?? null) as SpanRow["resultPayload"], summary: s.summary,
+      payloadValidation: s.payloadValidation as SpanRow["payloadValidation"], startedAt: s.startedAt, finishedAt: s.finishedAt,
+      durationMs: s.durationMs === null ? null : BigInt(s.durationMs), model: null, inputTokens: null, outputTokens: null,
+      totalTokens: null, costUsd: null, errorMessage: null, metadata: null, insertedAt: s.at, updatedAt: s.at,
+    };
     const rows = await db.$queryRaw<RawSpan[]>`
       WITH run AS (
         SELECT id FROM agent_instances
@@ -82,18 +114,20 @@ export const spansRepository = {
         UPDATE agent_instances SET last_activity_at = now()
         WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND last_activity_at < now() - interval '60 seconds'
           AND EXISTS (SELECT 1 FROM run)
-      )
+      ), ins AS (
       INSERT INTO spans (account_id, id, agent_instance_id, agent_id, parent_span_id, schema_name, status, payload, result_payload,
                          summary, payload_validation, started_at, finished_at, duration_ms, inserted_at, updated_at)
       SELECT ${s.accountId}, ${s.id}, ${s.agentInstanceId}, ${s.agentId}, ${s.parentSpanId}, ${s.schemaName}, ${s.status},
              ${jsonText(s.payload)}::jsonb, ${jsonText(s.resultPayload)}::jsonb, ${s.summary}, ${jsonText(s.payloadValidation)}::jsonb,
-             ${s.startedAt}::timestamptz, ${s.finishedAt}::timestamptz, ${s.durationMs}::bigint, now(), now()
+             ${s.startedAt}::timestamptz, ${s.finishedAt}::timestamptz, ${s.durationMs}::bigint, ${s.at}::timestamptz, ${s.at}::timestamptz
       FROM run
       WHERE ${s.parentSpanId}::text IS NULL OR EXISTS (
         SELECT 1 FROM spans p WHERE p.account_id = ${s.accountId} AND p.id = ${s.parentSpanId} AND p.agent_instance_id = ${s.agentInstanceId}
       )
       ON CONFLICT (account_id, id) DO NOTHING
-      RETURNING *`;
+      RETURNING *
+      )${recordSql(s.accountId, "ins", record, row)}
+      SELECT * FROM ins`;
     return rows[0] ? fromRaw(rows[0]) : null;
   },
   /** A span with what finishing it needs to know about its run, in one read. */
@@ -113,19 +147,29 @@ export const spansRepository = {
     accountId: string,
     id: string,
     from: string,
-    d: { status: string; startedAt: Date | null; finishedAt: Date; durationMs: number | null; resultPayload: unknown; summary: string | null; payloadValidation: unknown },
+    d: { status: string; startedAt: Date | null; finishedAt: Date; durationMs: number | null; resultPayload: unknown; summary: string | null; payloadValidation: unknown; at: Date },
+    before: SpanRow,
+    record?: SpanWriteRecord,
   ): Promise<SpanRow | null> {
+    const row: SpanRow = {
+      ...before,
+      status: d.status, startedAt: d.startedAt, finishedAt: d.finishedAt, durationMs: d.durationMs === null ? null : BigInt(d.durationMs),
+      resultPayload: d.resultPayload as SpanRow["resultPayload"], summary: d.summary,
+      payloadValidation: d.payloadValidation as SpanRow["payloadValidation"], updatedAt: d.at,
+    };
     const rows = await db.$queryRaw<RawSpan[]>`
       WITH touched AS (
         UPDATE agent_instances SET last_activity_at = now()
         WHERE account_id = ${accountId} AND id = (SELECT agent_instance_id FROM spans WHERE account_id = ${accountId} AND id = ${id})
           AND last_activity_at < now() - interval '60 seconds'
-      )
+      ), upd AS (
       UPDATE spans SET status = ${d.status}, started_at = ${d.startedAt}, finished_at = ${d.finishedAt}, duration_ms = ${d.durationMs},
              result_payload = ${jsonText(d.resultPayload)}::jsonb, summary = ${d.summary},
-             payload_validation = ${jsonText(d.payloadValidation)}::jsonb, updated_at = now()
+             payload_validation = ${jsonText(d.payloadValidation)}::jsonb, updated_at = ${d.at}::timestamptz
       WHERE account_id = ${accountId} AND id = ${id} AND status = ${from}
-      RETURNING *`;
+      RETURNING *
+      )${recordSql(accountId, "upd", record, row)}
+      SELECT * FROM upd`;
     return rows[0] ? fromRaw(rows[0]) : null;
   },
   /** Closes the run's open spans at `at`: active ones fail, pending ones are cancelled. */

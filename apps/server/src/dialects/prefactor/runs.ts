@@ -1,4 +1,4 @@
-import type { Router } from "express";
+import type { Request, Response, Router } from "express";
 import {
   AgentInstanceListSchema,
   AgentInstanceResponseSchema,
@@ -20,6 +20,8 @@ import {
 import type { AuthContext } from "../../domain/accounts/service.js";
 import { requireScope } from "../../domain/accounts/service.js";
 import type { Instance } from "../../domain/runs/instances.js";
+import type { Span, SpanIdempotency } from "../../domain/runs/spans.js";
+import { isUniqueViolation, requestFingerprint } from "../../domain/idempotency/service.js";
 import { generatePfid } from "../../domain/shared/pfid.js";
 import type { Db } from "../../repositories/types.js";
 import type { Services } from "../../services.js";
@@ -67,6 +69,56 @@ export function runActions(services: Services) {
 
 export function registerRunRoutes(router: Router, services: Services): void {
   const actions = runActions(services);
+  const presentSpan = (span: Span, title: string) => ok(AgentSpanResponseSchema, { status: "success", details: toSpan(span, title, true) });
+
+  /**
+   * Span writes are the hot path: each is one statement, and under an idempotency key the record
+   * is written by that same statement (no interactive transaction). A retry finds the record
+   * first; a concurrent duplicate fails on the record's key and then finds it.
+   */
+  async function sendSpanWrite(
+    req: Request,
+    res: Response,
+    key: string | undefined,
+    act: (auth: AuthContext, idem?: SpanIdempotency) => Promise<{ span: Span; title: string }>,
+  ): Promise<void> {
+    const auth = authOf(req);
+    const send = (status: number, text: string) => res.status(status).type("application/json").send(text);
+    if (key === undefined) {
+      const { span, title } = await act(auth);
+      const outcome = presentSpan(span, title);
+      send(outcome.status, JSON.stringify(outcome.body));
+      return;
+    }
+    const fingerprint = requestFingerprint(req.method, req.baseUrl + req.path, req.body);
+    const replay = async () => {
+      const prior = await services.idempotency.replay(auth.accountId, key, fingerprint);
+      if (prior) res.setHeader("Idempotent-Replayed", "true");
+      return prior;
+    };
+    const prior = await replay();
+    if (prior) return void send(prior.status, prior.text);
+    let stored: { status: number; text: string } | undefined;
+    const idem: SpanIdempotency = {
+      key,
+      requestHash: fingerprint,
+      expiresAt: services.idempotency.expiry(),
+      present: (span, title) => {
+        const outcome = presentSpan(span, title);
+        stored = { status: outcome.status, text: JSON.stringify(outcome.body) };
+        return outcome;
+      },
+    };
+    try {
+      await act(auth, idem);
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const raced = await replay();
+      if (!raced) throw error;
+      return void send(raced.status, raced.text);
+    }
+    send(stored!.status, stored!.text);
+  }
   const idOf = (params: Record<string, string | string[]>) => parseInput(IdParamSchema, params.id, "id");
 
   router.post("/pfid/generate", async (req, res) => {
@@ -129,11 +181,12 @@ export function registerRunRoutes(router: Router, services: Services): void {
   router.post("/agent_spans", async (req, res) => {
     const body = parseInput(AgentSpanCreateSchema, req.body);
     const { idempotency_key: innerKey, ...details } = body.details;
-    await sendWrite(services, req, res, body.idempotency_key ?? innerKey, (auth, tx) => actions.createSpan(auth, details, tx), { singleWrite: true });
+    await sendSpanWrite(req, res, body.idempotency_key ?? innerKey, (auth, idem) => services.spans.create(auth, details, undefined, idem));
   });
   router.post("/agent_spans/:id/finish", async (req, res) => {
     const body = parseInput(AgentSpanFinishSchema, req.body ?? {});
-    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.finishSpan(auth, idOf(req.params), body, tx), { singleWrite: true });
+    const id = idOf(req.params);
+    await sendSpanWrite(req, res, body.idempotency_key, (auth, idem) => services.spans.finish(auth, id, body, undefined, idem));
   });
   router.get("/agent_spans", async (req, res) => {
     const auth = authOf(req);

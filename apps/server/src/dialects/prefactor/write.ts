@@ -23,11 +23,10 @@ export async function sendWrite(
   res: Response,
   key: string | undefined,
   effect: Effect,
-  options: { singleWrite?: boolean } = {},
 ): Promise<void> {
   const auth = authOf(req);
   const fingerprint = requestFingerprint(req.method, req.baseUrl + req.path, req.body);
-  const out = await services.idempotency.run(auth.accountId, key, fingerprint, (tx) => effect(auth, tx), options);
+  const out = await services.idempotency.run(auth.accountId, key, fingerprint, (tx) => effect(auth, tx));
   if (out.replayed) res.setHeader("Idempotent-Replayed", "true");
   res.status(out.status).type("application/json").send(out.text);
 }

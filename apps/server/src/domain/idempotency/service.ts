@@ -28,6 +28,13 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
+/** A unique violation raised by PostgreSQL through Prisma (e.g. a key recorded concurrently). */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } } };
+  const cause = e.meta?.driverAdapterError?.cause;
+  return e.code === "P2002" || cause?.kind === "UniqueConstraintViolation" || cause?.originalCode === "23505";
+}
+
 export function requestFingerprint(method: string, path: string, body: unknown): string {
   return createHash("sha256").update(`${method} ${path}\n${canonicalJson(body ?? null)}`).digest("hex");
 }
@@ -45,21 +52,7 @@ export class IdempotencyService {
     private readonly ttlHours: number,
   ) {}
 
-  /**
-   * `singleWrite`: the effect's only write is one guarded statement (its reads need no snapshot),
-   * so without a key it runs as is, sparing the hot span paths an interactive transaction.
-   */
-  async run(
-    accountId: string,
-    key: string | undefined,
-    fingerprint: string,
-    effect: (tx: Db) => Promise<Outcome>,
-    options: { singleWrite?: boolean } = {},
-  ): Promise<StoredOutcome> {
-    if (key === undefined && options.singleWrite) {
-      const outcome = await effect(this.prisma);
-      return { status: outcome.status, text: JSON.stringify(outcome.body), replayed: false };
-    }
+  async run(accountId: string, key: string | undefined, fingerprint: string, effect: (tx: Db) => Promise<Outcome>): Promise<StoredOutcome> {
     return this.prisma.$transaction(async (tx) => {
       if (key === undefined) {
         const outcome = await effect(tx);
@@ -78,6 +71,28 @@ export class IdempotencyService {
       await idempotencyRepository.complete(tx, accountId, key, outcome.status, text);
       return { status: outcome.status, text, replayed: false };
     }, TX);
+  }
+
+  /** When a record written now should expire. */
+  expiry(now = new Date()): Date {
+    return new Date(now.getTime() + this.ttlHours * 3_600_000);
+  }
+
+  /**
+   * The stored outcome for a key, for writes that record it in their own statement: null when the
+   * key is free (an expired record is removed), 409 when it was used for another request.
+   */
+  async replay(accountId: string, key: string, fingerprint: string): Promise<StoredOutcome | null> {
+    const existing = await idempotencyRepository.find(this.prisma, accountId, key);
+    if (!existing) return null;
+    if (existing.expiresAt <= new Date()) {
+      await idempotencyRepository.deleteIfExpired(this.prisma, accountId, key);
+      return null;
+    }
+    if (existing.requestHash !== fingerprint) {
+      throw new AppError("idempotency_key_already_used", "this idempotency_key was already used for a different request");
+    }
+    return { status: existing.statusCode, text: existing.responseBody, replayed: true };
   }
 
   deleteExpired(now = new Date()) {

@@ -3,7 +3,8 @@ import type { Prisma } from "../../db/database.js";
 import type { Page } from "../../http/list.js";
 import { instancesRepository } from "../../repositories/instances.js";
 import { schemaVersionsRepository } from "../../repositories/versions.js";
-import { spansRepository, type SpanFilters } from "../../repositories/spans.js";
+import { spansRepository, type SpanFilters, type SpanWriteRecord } from "../../repositories/spans.js";
+import type { Outcome } from "../idempotency/service.js";
 import type { Db } from "../../repositories/types.js";
 import { requireScope, type AuthContext } from "../accounts/service.js";
 import { assertAgentAllowed } from "../catalog/service.js";
@@ -27,6 +28,32 @@ export interface CreateSpanInput {
   parent_span_id?: string | null;
   started_at?: string | null;
   finished_at?: string | null;
+}
+
+/** Records the response under an idempotency key in the same statement as the span write. */
+export interface SpanIdempotency {
+  key: string;
+  requestHash: string;
+  expiresAt: Date;
+  present: (span: Span, title: string) => Outcome;
+}
+
+function recordOf(idem: SpanIdempotency | undefined, title: string): SpanWriteRecord | undefined {
+  if (!idem) return undefined;
+  let status = 200;
+  return {
+    key: idem.key,
+    requestHash: idem.requestHash,
+    expiresAt: idem.expiresAt,
+    get statusCode() {
+      return status;
+    },
+    body: (row) => {
+      const outcome = idem.present(row, title);
+      status = outcome.status;
+      return JSON.stringify(outcome.body);
+    },
+  };
 }
 
 export interface FinishSpanInput {
@@ -141,7 +168,7 @@ export class SpansService {
     return new AppError("unexpected", "the span could not be recorded");
   }
 
-  async create(auth: AuthContext, input: CreateSpanInput, db: Db): Promise<{ span: Span; title: string }> {
+  async create(auth: AuthContext, input: CreateSpanInput, db: Db = this.prisma, idem?: SpanIdempotency): Promise<{ span: Span; title: string }> {
     requireScope(auth, "write");
     const run = await this.factsOf(auth, input.agent_instance_id, db);
     assertAgentAllowed(auth, run.agentId);
@@ -172,6 +199,7 @@ export class SpansService {
     if (type && result) issues.push(...this.check(type, input.schema_name, "result_payload", result));
 
     const id = input.id ?? generatePfid(auth.partition);
+    const title = type?.title ?? input.schema_name;
     const span = await spansRepository.createGuarded(db, {
       accountId: auth.accountId,
       id,
@@ -187,12 +215,13 @@ export class SpansService {
       startedAt,
       finishedAt,
       durationMs: startedAt && finishedAt ? finishedAt.getTime() - startedAt.getTime() : null,
-    });
+      at: now,
+    }, recordOf(idem, title));
     if (!span) throw await this.whyNotCreated(auth, input, id, db);
-    return { span, title: type?.title ?? input.schema_name };
+    return { span, title };
   }
 
-  async finish(auth: AuthContext, id: string, input: FinishSpanInput, db: Db): Promise<{ span: Span; title: string }> {
+  async finish(auth: AuthContext, id: string, input: FinishSpanInput, db: Db = this.prisma, idem?: SpanIdempotency): Promise<{ span: Span; title: string }> {
     requireScope(auth, "write");
     const found = await spansRepository.findWithRun(db, auth.accountId, id);
     if (!found) throw notFound("agent span");
@@ -217,16 +246,26 @@ export class SpansService {
     const previous = (span.payloadValidation as PayloadValidation | null)?.errors ?? [];
     const issues = type ? [...previous, ...this.check(type, span.schemaName, "result_payload", result)] : previous;
 
-    const finished = await spansRepository.finish(db, auth.accountId, id, span.status, {
-      status,
-      startedAt,
-      finishedAt: at,
-      durationMs: startedAt ? at.getTime() - startedAt.getTime() : null,
-      resultPayload: result,
-      summary: summarize(type, payload, result),
-      payloadValidation: verdict(issues, Boolean(type)),
-    });
+    const title = type?.title ?? span.name ?? span.schemaName;
+    const finished = await spansRepository.finish(
+      db,
+      auth.accountId,
+      id,
+      span.status,
+      {
+        status,
+        startedAt,
+        finishedAt: at,
+        durationMs: startedAt ? at.getTime() - startedAt.getTime() : null,
+        resultPayload: result,
+        summary: summarize(type, payload, result),
+        payloadValidation: verdict(issues, Boolean(type)),
+        at: new Date(),
+      },
+      span,
+      recordOf(idem, title),
+    );
     if (!finished) throw invalidAction("the span was finished by another request");
-    return { span: finished, title: type?.title ?? span.name ?? span.schemaName };
+    return { span: finished, title };
   }
 }
