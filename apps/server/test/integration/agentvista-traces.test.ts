@@ -277,7 +277,7 @@ describe("POST /traces/batch", () => {
     const tooDeep = await ctx.http().post("/api/v1/traces/batch").set(bearer(ctx.token)).set("Content-Type", "application/json").send(text);
     expect(tooDeep.status).toBe(400);
     expect(AvErrorSchema.parse(tooDeep.body).detail).toMatch(/deeper/);
-    expect(await ctx.db.prisma.agentInstance.count({ where: { accountId: ctx.accountId, id: deep.trace.trace_id } })).toBe(0);
+    expect(await ctx.db.prisma.agentInstance.count({ where: { accountId: ctx.accountId, id: deep.trace.trace_id as string } })).toBe(0);
 
     const surrogate = traceItem({ agent: "hostile" });
     (surrogate.spans[0] as Record<string, unknown>).output = { text: "half \ud800 a pair" };
