@@ -169,7 +169,7 @@ async function agentvistaLoop(loop: number) {
     };
     if (out === "connection-error") {
       record(unknownTraces);
-      await sleep(100);
+      await sleep(250);
       continue;
     }
     expect(out.status, JSON.stringify(out.body)).toBe(200);
@@ -181,8 +181,12 @@ async function agentvistaLoop(loop: number) {
 
 async function killer() {
   for (let k = 0; k < KILLS; k++) {
-    // Random moments, but always with clients in full flow: 0.8-2.3 s after the server is up.
-    await sleep(800 + Math.random() * 1500);
+    // A random moment with clients in full flow: after 30-90 more acknowledged requests (or 8 s
+    // on a very slow machine), plus up to 300 ms so that the kill lands inside some request.
+    const target = stats.acknowledged + 30 + Math.floor(Math.random() * 60);
+    const deadline = Date.now() + 8000;
+    while (stats.acknowledged < target && Date.now() < deadline && !stopping) await sleep(20);
+    await sleep(Math.random() * 300);
     server.child.kill("SIGKILL");
     await server.exited;
     stats.kills++;
