@@ -17,6 +17,7 @@ import { AppError } from "../../domain/shared/app-error.js";
 import type { Db } from "../../repositories/types.js";
 import type { Services } from "../../services.js";
 import { authOf } from "../../http/context.js";
+import { requireScope } from "../../domain/accounts/service.js";
 import { prefactorEnvelope, toAppError } from "../../http/errors.js";
 import { respond } from "../../http/respond.js";
 import { parseInput } from "../../http/validation.js";
@@ -73,6 +74,9 @@ export function registerBulkRoutes(router: Router, services: Services): void {
   const actions = runActions(services);
   router.post("/bulk", async (req, res) => {
     const auth = authOf(req);
+    // Every item is a write: a key without the scope is refused as a whole, as on the single
+    // endpoints, rather than with a 200 whose first output says so.
+    requireScope(auth, "write");
     const { items } = parseInput(BulkRequestSchema, req.body);
     const keys = new Set<string>();
     for (const [index, item] of items.entries()) {

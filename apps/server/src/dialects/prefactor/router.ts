@@ -2,6 +2,7 @@ import { Router } from "express";
 import { AccountResponseSchema, PingResponseSchema } from "@spyglass/contracts";
 import type { Config } from "../../config.js";
 import type { Services } from "../../services.js";
+import { requireScope } from "../../domain/accounts/service.js";
 import { authOf } from "../../http/context.js";
 import { prefactorErrorHandler, routeNotFound } from "../../http/errors.js";
 import { ingress } from "../../http/ingress.js";
@@ -26,7 +27,10 @@ export function prefactorRouter(services: Services, config: Config): Router {
   });
 
   router.get("/account", async (req, res) => {
-    const account = await services.accounts.getAccount(authOf(req).accountId);
+    // A query like any other (only /ping answers every valid token: SDKs check their key with it).
+    const auth = authOf(req);
+    requireScope(auth, "read");
+    const account = await services.accounts.getAccount(auth.accountId);
     respond(res, 200, AccountResponseSchema, {
       status: "success",
       details: { type: "account", id: account.id, name: account.name, inserted_at: iso(account.insertedAt), updated_at: iso(account.updatedAt) },
