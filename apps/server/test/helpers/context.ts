@@ -22,31 +22,35 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
+/** A fresh PostgreSQL database on the server of `base`, and how to drop it. */
+export async function createScratchDatabase(base: string, prefix: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: base });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await client.end();
+    },
+  };
+}
+
 /**
  * A real database per test file: an in-memory PGlite by default; when DATABASE_URL is set, a fresh
  * PostgreSQL database created on that server and dropped afterwards. Never a mock.
  */
 export async function createTestContext(env: Record<string, string> = {}): Promise<TestContext> {
   const adminToken = `sg_test_${randomBytes(16).toString("hex")}`;
-  const base = process.env.DATABASE_URL;
-  let databaseUrl: string | undefined;
-  let dropDatabase = async () => {};
-  if (base) {
-    const name = `spyglass_t_${process.pid}_${randomBytes(4).toString("hex")}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropDatabase = async () => {
-      const client = new pg.Client({ connectionString: base });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    };
-  }
+  const scratch = process.env.DATABASE_URL ? await createScratchDatabase(process.env.DATABASE_URL, "spyglass_t") : undefined;
+  const databaseUrl = scratch?.url;
+  const dropDatabase = scratch?.drop ?? (async () => {});
   const config = loadConfig({
     SPYGLASS_DATA_DIR: "memory://",
     LOG_LEVEL: "silent",

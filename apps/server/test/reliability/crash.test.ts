@@ -12,10 +12,10 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/db/database.js";
 import { decodePfid, generatePfid } from "../../src/domain/shared/pfid.js";
+import { createScratchDatabase } from "../helpers/context.js";
 import { freePort, spawnServer, waitReady, type RunningServer } from "../helpers/process.js";
 
 const KILLS = 4;
@@ -33,20 +33,9 @@ let cleanup = async () => {};
 beforeAll(async () => {
   const base = process.env.DATABASE_URL;
   if (base) {
-    const name = `spyglass_crash_${process.pid}_${randomBytes(4).toString("hex")}`;
-    const admin = new pg.Client({ connectionString: base });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(base);
-    url.pathname = `/${name}`;
-    env = { DATABASE_URL: url.toString(), DB_POOL_SIZE: "8" };
-    cleanup = async () => {
-      const client = new pg.Client({ connectionString: base });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    };
+    const scratch = await createScratchDatabase(base, "spyglass_crash");
+    env = { DATABASE_URL: scratch.url, DB_POOL_SIZE: "8" };
+    cleanup = scratch.drop;
   } else {
     const dir = mkdtempSync(path.join(tmpdir(), "spyglass-crash-"));
     env = { SPYGLASS_DATA_DIR: dir };
