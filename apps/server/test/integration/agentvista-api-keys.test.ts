@@ -38,9 +38,12 @@ describe("av_ API keys", () => {
     expect(AvTraceBatchResponseSchema.parse(ingest.body).accepted).toBe(1);
     avError(await ctx.http().get("/api/v1/dashboard/traces").set(bearer(key.key)), 403);
 
-    const ping = await ctx.http().get("/api/v1/me/api-keys/ping/").set(bearer(key.key)).expect(200);
-    expect(AvApiKeyPingSchema.parse(ping.body)).toEqual({ status: "ok", scopes: ["write"] });
-    const noSlash = await ctx.http().get("/api/v1/me/api-keys/ping").set(bearer(key.key)).expect(200);
+    // ping belongs to the read scope (api-agentvista.md): an ingestion-only key is refused.
+    avError(await ctx.http().get("/api/v1/me/api-keys/ping/").set(bearer(key.key)), 403);
+    const reader = await avKey(ctx, ["read"]);
+    const ping = await ctx.http().get("/api/v1/me/api-keys/ping/").set(bearer(reader)).expect(200);
+    expect(AvApiKeyPingSchema.parse(ping.body)).toEqual({ status: "ok", scopes: ["read"] });
+    const noSlash = await ctx.http().get("/api/v1/me/api-keys/ping").set(bearer(reader)).expect(200);
     AvApiKeyPingSchema.parse(noSlash.body);
   });
 
@@ -75,7 +78,7 @@ describe("av_ API keys", () => {
     AvApiKeyRevokedSchema.parse(noSlash.body);
   });
 
-  it("needs the admin scope to manage keys, any valid key to ping", async () => {
+  it("needs the admin scope to manage keys, the read scope to ping", async () => {
     const readWrite = await avKey(ctx, ["read", "write"]);
     const denied = await create({ scopes: ["read"] }, readWrite);
     expect(denied.status).toBe(403);

@@ -18,8 +18,11 @@ import { presentApiKey } from "./present.js";
 const DEFAULT_PAGE_SIZE = 20;
 
 export function registerApiKeyRoutes(av: Router, services: Services): void {
+  // The spec gives ping to the read scope (write is ingestion only); a write-only key gets 403.
   av.get("/me/api-keys/ping", (req, res) => {
-    respond(res, 200, AvApiKeyPingSchema, { status: "ok", scopes: authOf(req).scopes });
+    const auth = authOf(req);
+    requireScope(auth, "read");
+    respond(res, 200, AvApiKeyPingSchema, { status: "ok", scopes: auth.scopes });
   });
 
   av.post("/me/api-keys", async (req, res) => {
