@@ -40,7 +40,7 @@ const USAGE = `usage: pnpm bench [options]
   --keep-db          keep the bench database (PostgreSQL) or data dir (PGlite) afterwards
   --json FILE        also write the results as JSON
 environment: DATABASE_URL (base connection, default postgresql://postgres@127.0.0.1:5432/postgres);
-  DB_POOL_SIZE, SPAN_VALIDATION are passed to the server when set; SERVER_NODE_OPTIONS becomes the
+  DB_POOL_SIZE, SPAN_VALIDATION, WEB_CONCURRENCY are passed to the server when set; SERVER_NODE_OPTIONS becomes the
   server's NODE_OPTIONS.`;
 
 const { values: args } = parseArgs({
@@ -187,7 +187,7 @@ const serverEnv: Record<string, string> = {
   RATE_LIMIT_PER_MINUTE: "0",
   ...(mode === "postgresql" ? { DATABASE_URL: dbUrl } : { SPYGLASS_DATA_DIR: dataDir }),
 };
-for (const name of ["DB_POOL_SIZE", "SPAN_VALIDATION"]) if (process.env[name]) serverEnv[name] = process.env[name]!;
+for (const name of ["DB_POOL_SIZE", "SPAN_VALIDATION", "WEB_CONCURRENCY"]) if (process.env[name]) serverEnv[name] = process.env[name]!;
 // Node flags for the server only (e.g. --max-old-space-size=256 to tell live memory from lazy GC).
 if (process.env.SERVER_NODE_OPTIONS) serverEnv.NODE_OPTIONS = process.env.SERVER_NODE_OPTIONS;
 

@@ -1,6 +1,6 @@
 // The server under test, as a child process, and its memory as the kernel reports it.
 import { execSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 
@@ -75,15 +75,42 @@ export async function startServer(env: Record<string, string>, opts: { dist: boo
   throw new Error(`server not ready after 120 s:\n${out}`);
 }
 
-/** kB values of VmRSS (now) and VmHWM (peak so far) from /proc/<pid>/status; null off Linux. */
-export function memoryOf(pid: number): { rssKb: number; hwmKb: number } | null {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN);
-    return { rssKb: kb("VmRSS"), hwmKb: kb("VmHWM") };
-  } catch {
-    return null;
+/** The process and its descendants (a server run with WEB_CONCURRENCY > 1 is several processes). */
+function treeOf(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    try {
+      for (const tid of readdirSync(`/proc/${out[i]}/task`)) {
+        const children = readFileSync(`/proc/${out[i]}/task/${tid}/children`, "utf8").trim();
+        if (children) out.push(...children.split(/\s+/).map(Number));
+      }
+    } catch {
+      // gone meanwhile
+    }
   }
+  return out;
+}
+
+/**
+ * kB values of VmRSS (now) and VmHWM (peak so far) from /proc/<pid>/status, summed over the
+ * server's process tree (the summed peak is an upper bound); null off Linux.
+ */
+export function memoryOf(pid: number): { rssKb: number; hwmKb: number } | null {
+  let rssKb = 0;
+  let hwmKb = 0;
+  let seen = false;
+  for (const p of treeOf(pid)) {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, "utf8");
+      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
+      rssKb += kb("VmRSS");
+      hwmKb += kb("VmHWM");
+      seen = true;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return seen ? { rssKb, hwmKb } : null;
 }
 
 const TICKS_PER_SECOND = (() => {
@@ -94,16 +121,20 @@ const TICKS_PER_SECOND = (() => {
   }
 })();
 
-/** CPU time (user + system, ms) the process has used so far, from /proc/<pid>/stat; NaN off Linux. */
+/** CPU time (user + system, ms) the server's process tree has used so far, from /proc/<pid>/stat; NaN off Linux. */
 export function cpuMsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command name (which may contain spaces): state is [0], utime [11], stime [12].
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-  } catch {
-    return NaN;
+  let total = NaN;
+  for (const p of treeOf(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      // Fields after the command name (which may contain spaces): state is [0], utime [11], stime [12].
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total = (Number.isNaN(total) ? 0 : total) + ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+    } catch {
+      // gone meanwhile
+    }
   }
+  return total;
 }
 
 /** Samples the server's RSS every 100 ms; `peak(label)` is the highest RSS seen since `mark(label)`. */

@@ -1,76 +1,131 @@
+import cluster from "node:cluster";
 import { createServer, type Server } from "node:http";
+import type { Logger } from "pino";
 import { createApp } from "./app.js";
-import { loadConfigOrExit } from "./config.js";
+import { loadConfigOrExit, type Config } from "./config.js";
 import { DatabaseStartupError, openDatabase, type Database } from "./db/database.js";
+import { AccountsService } from "./domain/accounts/service.js";
 import { createLogger } from "./http/logging.js";
 import { createServices } from "./services.js";
 
 const config = loadConfigOrExit(process.env);
 const logger = createLogger(config.LOG_LEVEL);
 
-let db: Database;
-try {
-  db = await openDatabase(config);
-} catch (error) {
-  if (error instanceof DatabaseStartupError) {
-    console.error(`spyglass: ${error.message}`);
-    process.exit(1);
+async function open(migrate: boolean): Promise<Database> {
+  try {
+    return await openDatabase(config, { migrate });
+  } catch (error) {
+    if (error instanceof DatabaseStartupError) {
+      console.error(`spyglass: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
   }
-  throw error;
 }
 
-const services = createServices(db, config, logger);
-const boot = await services.accounts.bootstrap(config.SPYGLASS_ADMIN_TOKEN);
-if (boot.generatedAdminToken) {
-  // Printed once, on the terminal only (never through the structured log): it is not stored.
-  console.error(
-    `\nspyglass: created account ${boot.accountId}. Admin token (shown once, store it now):\n\n  ${boot.generatedAdminToken}\n\n` +
-      "Set SPYGLASS_ADMIN_TOKEN to choose your own instead.\n",
+async function bootstrap(db: Database): Promise<void> {
+  const boot = await new AccountsService(db.prisma).bootstrap(config.SPYGLASS_ADMIN_TOKEN);
+  if (boot.generatedAdminToken) {
+    // Printed once, on the terminal only (never through the structured log): it is not stored.
+    console.error(
+      `\nspyglass: created account ${boot.accountId}. Admin token (shown once, store it now):\n\n  ${boot.generatedAdminToken}\n\n` +
+        "Set SPYGLASS_ADMIN_TOKEN to choose your own instead.\n",
+    );
+  }
+}
+
+/** One HTTP server process: serves until SIGTERM/SIGINT, then drains in-flight requests. */
+async function serve(cfg: Config, log: Logger, db: Database): Promise<void> {
+  const services = createServices(db, cfg, log);
+  const app = createApp({ db, config: cfg, logger: log, services });
+  const server: Server = createServer(
+    {
+      requestTimeout: cfg.REQUEST_TIMEOUT_MS,
+      headersTimeout: Math.min(cfg.REQUEST_TIMEOUT_MS, 60_000),
+      keepAliveTimeout: 5_000,
+      // Node enforces the two timeouts above only when it sweeps connections, every 30 s by
+      // default; sweep often enough that a slow client is cut off close to REQUEST_TIMEOUT_MS.
+      connectionsCheckingInterval: Math.min(1_000, Math.floor(cfg.REQUEST_TIMEOUT_MS / 2)),
+    },
+    app,
   );
-}
-
-const app = createApp({ db, config, logger, services });
-const server: Server = createServer(
-  {
-    requestTimeout: config.REQUEST_TIMEOUT_MS,
-    headersTimeout: Math.min(config.REQUEST_TIMEOUT_MS, 60_000),
-    keepAliveTimeout: 5_000,
-    // Node enforces the two timeouts above only when it sweeps connections, every 30 s by
-    // default; sweep often enough that a slow client is cut off close to REQUEST_TIMEOUT_MS.
-    connectionsCheckingInterval: Math.min(1_000, Math.floor(config.REQUEST_TIMEOUT_MS / 2)),
-  },
-  app,
-);
-server.listen(config.PORT, config.HOST);
-
-server.on("listening", () => {
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : config.PORT;
-  logger.info({ port, database: db.kind }, `spyglass listening on http://localhost:${port}`);
-});
-server.on("error", (error: NodeJS.ErrnoException) => {
-  console.error(`spyglass: cannot listen on ${config.HOST}:${config.PORT}: ${error.code ?? error.message}`);
-  process.exit(1);
-});
-
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, "shutting down: draining in-flight requests");
-  const force = setTimeout(() => {
-    logger.warn("shutdown timeout: closing remaining connections");
-    server.closeAllConnections();
-  }, config.SHUTDOWN_TIMEOUT_MS);
-  force.unref();
-  await new Promise<void>((resolve) => {
-    server.close(() => resolve());
-    server.closeIdleConnections();
+  server.listen(cfg.PORT, cfg.HOST);
+  server.on("listening", () => {
+    const address = server.address();
+    const port = typeof address === "object" && address ? address.port : cfg.PORT;
+    log.info({ port, database: db.kind, pid: process.pid }, `spyglass listening on http://localhost:${port}`);
   });
-  await services.close?.();
-  await db.close();
-  logger.info("stopped");
-  process.exit(0);
+  server.on("error", (error: NodeJS.ErrnoException) => {
+    console.error(`spyglass: cannot listen on ${cfg.HOST}:${cfg.PORT}: ${error.code ?? error.message}`);
+    process.exit(1);
+  });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "shutting down: draining in-flight requests");
+    const force = setTimeout(() => {
+      log.warn("shutdown timeout: closing remaining connections");
+      server.closeAllConnections();
+    }, cfg.SHUTDOWN_TIMEOUT_MS);
+    force.unref();
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    await services.close?.();
+    await db.close();
+    log.info("stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
 }
-process.on("SIGTERM", () => void shutdown("SIGTERM"));
-process.on("SIGINT", () => void shutdown("SIGINT"));
+
+/**
+ * WEB_CONCURRENCY > 1 (PostgreSQL only): this process migrates and bootstraps once, then runs that
+ * many server processes sharing the port, restarting any that dies, and stops them all on
+ * SIGTERM/SIGINT. The API holds no state that matters, so the processes need no coordination.
+ */
+async function supervise(): Promise<void> {
+  const db = await open(true);
+  await bootstrap(db);
+  await db.close();
+  let stopping = false;
+  let running = 0;
+  const fork = () => {
+    running++;
+    cluster.fork();
+  };
+  for (let i = 0; i < config.WEB_CONCURRENCY; i++) fork();
+  cluster.on("exit", (worker, code, signal) => {
+    running--;
+    if (stopping) {
+      if (running === 0) process.exit(0);
+      return;
+    }
+    logger.error({ pid: worker.process.pid, code, signal }, "server process died; starting another");
+    setTimeout(fork, 1_000).unref();
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping server processes");
+    if (running === 0) process.exit(0);
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill("SIGTERM");
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+if (config.WEB_CONCURRENCY > 1 && cluster.isPrimary) {
+  await supervise();
+} else if (cluster.isWorker) {
+  // The supervisor has migrated and bootstrapped already.
+  await serve(config, logger, await open(false));
+} else {
+  const db = await open(true);
+  await bootstrap(db);
+  await serve(config, logger, db);
+}

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
+import { createScratchDatabase } from "../helpers/context.js";
 import { freePort, spawnServer, waitReady } from "../helpers/process.js";
 
 const dirs: string[] = [];
@@ -32,6 +33,34 @@ describe("booting the real server", () => {
     expect(await down.exited).toBe(1);
     expect(down.output().trim()).toBe(`spyglass: cannot use PostgreSQL at 127.0.0.1:${port}/spyglass: DatabaseNotReachable: server not reachable`);
   });
+
+  it("runs several server processes on PostgreSQL with WEB_CONCURRENCY, and refuses that on the embedded database", async () => {
+    const alone = spawnServer({ WEB_CONCURRENCY: "2" });
+    expect(await alone.exited).toBe(1);
+    expect(alone.output().trim()).toMatch(/^invalid configuration: WEB_CONCURRENCY: more than one server process needs DATABASE_URL/);
+    const base = process.env.DATABASE_URL;
+    if (!base) return;
+    const scratch = await createScratchDatabase(base, "spyglass_cluster");
+    try {
+      const token = "cluster-test-admin-token-0123456789";
+      const server = spawnServer({ DATABASE_URL: scratch.url, WEB_CONCURRENCY: "2", SPYGLASS_ADMIN_TOKEN: token, LOG_LEVEL: "info" }, await freePort());
+      await waitReady(server, 110_000);
+      const pids = new Set<number>();
+      for (let i = 0; i < 40; i++) {
+        const res = await fetch(`${server.baseUrl}/api/v1/ping`, { headers: { Authorization: `Bearer ${token}`, Connection: "close" } });
+        expect(res.status).toBe(200);
+      }
+      for (const line of server.output().split("\n")) {
+        const pid = /"pid":(\d+).*spyglass listening/.exec(line)?.[1];
+        if (pid) pids.add(Number(pid));
+      }
+      expect(pids.size).toBe(2);
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(0);
+    } finally {
+      await scratch.drop();
+    }
+  }, 180_000);
 
   it("keeps data in SPYGLASS_DATA_DIR across a kill -9 and a restart", async () => {
     const dataDir = tempDir();
