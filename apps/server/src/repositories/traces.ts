@@ -366,8 +366,23 @@ export const tracesRepository = {
         FROM swept
         WHERE s.account_id = swept.account_id AND s.agent_instance_id = swept.id AND s.status IN ${OPEN_SPAN}
         RETURNING 1
+      ), stragglers AS (
+        -- Spans that landed on a run just as it was terminated (span writes do not lock the run)
+        -- or were reported open after it timed out: closed like the run's other open spans.
+        UPDATE spans s SET
+          status = CASE WHEN s.status = 'pending' THEN 'cancelled' ELSE 'failed' END,
+          started_at = COALESCE(s.started_at, ${now}),
+          finished_at = ${now},
+          duration_ms = CASE WHEN s.started_at IS NULL THEN 0
+                             ELSE GREATEST(EXTRACT(EPOCH FROM (${now}::timestamptz - s.started_at)) * 1000, 0)::bigint END,
+          updated_at = ${now}
+        FROM agent_instances i
+        WHERE i.status = 'terminated' AND i.last_activity_at >= ${now}::timestamptz - interval '1 day'
+          AND s.account_id = i.account_id AND s.agent_instance_id = i.id AND s.status IN ${OPEN_SPAN}
+        RETURNING 1
       )
-      SELECT (SELECT count(*) FROM swept)::int AS runs, (SELECT count(*) FROM closed)::int AS spans`;
+      SELECT (SELECT count(*) FROM swept)::int AS runs,
+             ((SELECT count(*) FROM closed) + (SELECT count(*) FROM stragglers))::int AS spans`;
     return row ?? { runs: 0, spans: 0 };
   },
 };

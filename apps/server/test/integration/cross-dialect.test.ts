@@ -93,6 +93,21 @@ describe("one domain model behind both dialects", () => {
     expect(compared.agents[1]).toMatchObject({ name: "lead-qualifier", total_runs: 1, successful_runs: 1, success_rate: 100 });
   });
 
+  it("closes a span that landed on a run as it was terminated, at the next sweep", async () => {
+    const registered = (await a
+      .post("/agent_instance/register", { agent_version: { name: "straggler-runner", external_identifier: "1" }, agent_schema_version: { external_identifier: "v0" } })
+      .expect(200)).body.details;
+    await a.post(`/agent_instance/${registered.id}/start`, {}).expect(200);
+    await a.post(`/agent_instance/${registered.id}/terminate`, { reason: "operator" }).expect(200);
+    // The race, reproduced directly: a span insert that saw the run still active commits after the terminate.
+    await ctx.db.prisma.span.create({
+      data: { accountId: ctx.accountId, id: "straggler-span", agentInstanceId: registered.id, agentId: registered.agent_id, schemaName: "llm", status: "active", startedAt: new Date() },
+    });
+    const swept = await ctx.services.sweeper.sweepStaleRuns(new Date());
+    expect(swept.spans).toBeGreaterThanOrEqual(1);
+    expect((await a.get("/agent_spans/straggler-span").expect(200)).body.details.status).toBe("failed");
+  });
+
   it("lets a terminated Prefactor run read as failed in AgentVista", async () => {
     const registered = (await a
       .post("/agent_instance/register", { agent_version: { name: "terminated-runner", external_identifier: "1" }, agent_schema_version: { external_identifier: "v0" } })
