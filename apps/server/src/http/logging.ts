@@ -39,7 +39,8 @@ export function requestLogger(logger: Logger) {
           method: req.method,
           // Query strings are dropped: they are the one place a careless client could put a secret.
           path: req.url.split("?")[0],
-          sdk: req.headers["x-prefactor-sdk"],
+          // Informational only (Prefactor SDKs name themselves); bounded so a client cannot flood the log.
+          sdk: req.headers["x-prefactor-sdk"]?.slice(0, 200),
         };
       },
       res(res: { statusCode: number }) {
