@@ -34,6 +34,10 @@ import { ok, sendWrite } from "./write.js";
 
 const date = (value: string | undefined) => (value ? new Date(value) : undefined);
 
+/** The time fields runs and spans sort by, and their columns. */
+const TIME_SORT = ["inserted_at", "started_at", "finished_at"] as const;
+const TIME_COLUMN = { inserted_at: "insertedAt", started_at: "startedAt", finished_at: "finishedAt" } as const;
+
 async function instanceBody(services: Services, auth: AuthContext, instance: Instance, db?: Db) {
   const counts = await services.instances.spanCounts(auth, [instance.id], db);
   return { status: "success" as const, details: toInstance(instance, counts) };
@@ -149,8 +153,8 @@ export function registerRunRoutes(router: Router, services: Services): void {
   router.get("/agent_instance", async (req, res) => {
     const auth = authOf(req);
     requireScope(auth, "read");
-    const { page, sort, sorting, filters } = parseList(req, ["inserted_at", "started_at", "finished_at"], { field: "inserted_at", direction: "desc" }, InstanceListQuerySchema);
-    const column = { inserted_at: "insertedAt", started_at: "startedAt", finished_at: "finishedAt" }[sort.field];
+    const { page, sort, sorting, filters } = parseList(req, TIME_SORT, { field: "inserted_at", direction: "desc" }, InstanceListQuerySchema);
+    const column = TIME_COLUMN[sort.field];
     const { items, count } = await services.instances.list(
       auth,
       {
@@ -191,8 +195,8 @@ export function registerRunRoutes(router: Router, services: Services): void {
   router.get("/agent_spans", async (req, res) => {
     const auth = authOf(req);
     requireScope(auth, "read");
-    const { page, sort, sorting, filters } = parseList(req, ["started_at", "inserted_at", "finished_at"], { field: "started_at", direction: "asc" }, SpanListQuerySchema);
-    const column = { inserted_at: "insertedAt", started_at: "startedAt", finished_at: "finishedAt" }[sort.field];
+    const { page, sort, sorting, filters } = parseList(req, TIME_SORT, { field: "started_at", direction: "asc" }, SpanListQuerySchema);
+    const column = TIME_COLUMN[sort.field];
     const { items, count } = await services.spans.list(
       auth,
       {
