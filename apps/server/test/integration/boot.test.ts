@@ -45,16 +45,21 @@ describe("booting the real server", () => {
       const token = "cluster-test-admin-token-0123456789";
       const server = spawnServer({ DATABASE_URL: scratch.url, WEB_CONCURRENCY: "2", SPYGLASS_ADMIN_TOKEN: token, LOG_LEVEL: "info" }, await freePort());
       await waitReady(server, 110_000);
-      const pids = new Set<number>();
+      // Ready means one process listens; the other may still be starting, so wait for both to say so.
+      const listening = () => {
+        const pids = new Set<number>();
+        for (const line of server.output().split("\n")) {
+          const pid = /"pid":(\d+).*spyglass listening/.exec(line)?.[1];
+          if (pid) pids.add(Number(pid));
+        }
+        return pids;
+      };
+      for (let waited = 0; listening().size < 2 && waited < 60_000; waited += 200) await new Promise((r) => setTimeout(r, 200));
+      expect(listening().size).toBe(2);
       for (let i = 0; i < 40; i++) {
         const res = await fetch(`${server.baseUrl}/api/v1/ping`, { headers: { Authorization: `Bearer ${token}`, Connection: "close" } });
         expect(res.status).toBe(200);
       }
-      for (const line of server.output().split("\n")) {
-        const pid = /"pid":(\d+).*spyglass listening/.exec(line)?.[1];
-        if (pid) pids.add(Number(pid));
-      }
-      expect(pids.size).toBe(2);
       server.child.kill("SIGTERM");
       expect(await server.exited).toBe(0);
     } finally {
