@@ -8,6 +8,7 @@ import * as bg from "@prisma/schema-engine-wasm/schema_engine_bg";
 import type { SchemaEngine } from "@prisma/schema-engine-wasm";
 import {
   bindMigrationAwareSqlAdapterFactory,
+  type SqlDriverAdapter,
   type SqlMigrationAwareDriverAdapterFactory,
 } from "@prisma/driver-adapter-utils";
 
@@ -27,6 +28,29 @@ function loadWasm(): Promise<void> {
   return loaded;
 }
 
+/**
+ * @prisma/adapter-pg runs a migration script by splitting it at every ";", which cuts a function
+ * body ($$ ... $$) apart. PostgreSQL itself runs a script sent as one simple query (as one
+ * transaction), so for that adapter the script is sent whole.
+ */
+function wholeScripts(factory: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory {
+  const patch = (adapter: SqlDriverAdapter): SqlDriverAdapter => {
+    const client = (adapter as unknown as { client?: { query?: (text: string) => Promise<unknown> } }).client;
+    if (adapter.adapterName === "@prisma/adapter-pg" && typeof client?.query === "function") {
+      adapter.executeScript = async (script: string) => {
+        await client.query!(script);
+      };
+    }
+    return adapter;
+  };
+  return {
+    provider: factory.provider,
+    adapterName: factory.adapterName,
+    connect: async () => patch(await factory.connect()),
+    connectToShadowDb: async () => patch(await factory.connectToShadowDb()),
+  };
+}
+
 export async function openSchemaEngine(
   schemaPath: string,
   adapterFactory: SqlMigrationAwareDriverAdapterFactory,
@@ -36,6 +60,6 @@ export async function openSchemaEngine(
   return engine.new(
     { datamodels: [[schemaPath, readFileSync(schemaPath, "utf8")]] },
     () => {},
-    bindMigrationAwareSqlAdapterFactory(adapterFactory),
+    bindMigrationAwareSqlAdapterFactory(wholeScripts(adapterFactory)),
   );
 }

@@ -7,13 +7,9 @@ import type { Db } from "./types.js";
 
 const OPEN_INSTANCE = Prisma.sql`('pending', 'active')`;
 const OPEN_SPAN = Prisma.sql`('pending', 'active')`;
-// On a repeated run: a finished run reported again as running keeps its status and finish fields.
-const KEEP = Prisma.sql`(cur.status NOT IN ('pending', 'active') AND EXCLUDED.status IN ('pending', 'active'))`;
 
 export interface InstanceWrite {
-  accountId: string;
   id: string;
-  agentId: string;
   status: InstanceStatus;
   terminationReason: string | null;
   /** ISO 8601 UTC timestamps. */
@@ -49,36 +45,73 @@ export interface SpanWrite {
   errorMessage: string | null;
 }
 
+/** One trace of a batch as the ingest function takes it. */
+export interface TraceBatchWrite {
+  /** Echoed back with a rejection. */
+  index: number;
+  agentName: string;
+  instance: InstanceWrite;
+  spans: SpanWrite[];
+  /** What the client reported; null means "the sum over the llm spans". */
+  reportedTotals: { tokens: number | null; costUsd: string | null };
+}
+
 /**
- * The spans as one JSON array for json_to_recordset: one parameter instead of an array per column,
- * and the payloads (already JSON text) spliced in as nested JSON rather than escaped again as
- * strings, which is most of the bytes of a batch.
+ * JSON text of an object with some members already JSON text (payloads, metadata), spliced in as
+ * nested JSON rather than escaped again as strings: they are most of the bytes of a batch.
  */
+function withJsonMembers(head: Record<string, unknown>, nested: Record<string, string | null>): string {
+  let text = JSON.stringify(head).slice(0, -1);
+  for (const [key, json] of Object.entries(nested)) if (json !== null) text += `,"${key}":${json}`;
+  return `${text}}`;
+}
+
 function spanRowsJson(spans: SpanWrite[]): string {
-  const rows = spans.map((s) => {
-    const { payload, resultPayload, metadata, ...scalars } = s;
-    const head = JSON.stringify({
-      id: scalars.id,
-      parent_span_id: scalars.parentSpanId,
-      schema_name: scalars.schemaName,
-      name: scalars.name,
-      status: scalars.status,
-      started_at: scalars.startedAt,
-      finished_at: scalars.finishedAt,
-      duration_ms: scalars.durationMs,
-      model: scalars.model,
-      input_tokens: scalars.inputTokens,
-      output_tokens: scalars.outputTokens,
-      total_tokens: scalars.totalTokens,
-      cost_usd: scalars.costUsd,
-      error_message: scalars.errorMessage,
-    });
-    const nested = [
-      payload === null ? "" : `,"payload":${payload}`,
-      resultPayload === null ? "" : `,"result_payload":${resultPayload}`,
-      metadata === null ? "" : `,"metadata":${metadata}`,
-    ].join("");
-    return `${head.slice(0, -1)}${nested}}`;
+  const rows = spans.map((s) =>
+    withJsonMembers(
+      {
+        id: s.id,
+        parent_span_id: s.parentSpanId,
+        schema_name: s.schemaName,
+        name: s.name,
+        status: s.status,
+        started_at: s.startedAt,
+        finished_at: s.finishedAt,
+        duration_ms: s.durationMs,
+        model: s.model,
+        input_tokens: s.inputTokens,
+        output_tokens: s.outputTokens,
+        total_tokens: s.totalTokens,
+        cost_usd: s.costUsd,
+        error_message: s.errorMessage,
+      },
+      { payload: s.payload, result_payload: s.resultPayload, metadata: s.metadata },
+    ),
+  );
+  return `[${rows.join(",")}]`;
+}
+
+function traceRowsJson(traces: TraceBatchWrite[]): string {
+  const rows = traces.map((t) => {
+    const i = t.instance;
+    return withJsonMembers(
+      {
+        idx: t.index,
+        trace_id: i.id,
+        agent_name: t.agentName,
+        status: i.status,
+        termination_reason: i.terminationReason,
+        started_at: i.startedAt,
+        finished_at: i.finishedAt,
+        duration_ms: i.durationMs,
+        success: i.success,
+        outcome: i.outcome,
+        error_message: i.errorMessage,
+        total_tokens: t.reportedTotals.tokens,
+        total_cost_usd: t.reportedTotals.costUsd,
+      },
+      { metadata: i.metadata, spans: spanRowsJson(t.spans) },
+    );
   });
   return `[${rows.join(",")}]`;
 }
@@ -199,107 +232,16 @@ const ORDER_COLUMNS: Record<TraceOrderField, Prisma.Sql> = {
 
 export const tracesRepository = {
   /**
-   * Inserts the run or moves its header forward. A finished run is never taken back to running by
-   * a late or repeated report (its status and finish fields stay). Returns null when the id is
-   * taken by a run of another agent (nothing is changed then). Takes the run's row lock first, so
-   * concurrent batches on one trace are serialized from here to their commit.
+   * Stores a batch of traces in one call (the `spyglass_ingest_traces` function, see its
+   * migration): per trace, the run is inserted or its header moved forward, its spans inserted or
+   * updated while open, and its totals refreshed, all or nothing per trace. Agents named by the
+   * batch are created when missing (with the ids given). Returns the traces rejected and why.
    */
-  async upsertInstance(db: Db, w: InstanceWrite): Promise<{ status: string } | null> {
-    const rows = await db.$queryRaw<{ status: string }[]>`
-      INSERT INTO agent_instances AS cur (
-        account_id, id, agent_id, environment_id, status, termination_reason, started_at, finished_at, duration_ms,
-        success, outcome, error_message, metadata, last_activity_at, inserted_at, updated_at)
-      VALUES (
-        ${w.accountId}, ${w.id}, ${w.agentId},
-        (SELECT e.id FROM environments e WHERE e.account_id = ${w.accountId} AND e.is_default ORDER BY e.inserted_at LIMIT 1),
-        ${w.status}, ${w.terminationReason}, ${w.startedAt}::timestamptz, ${w.finishedAt}::timestamptz, ${w.durationMs}::bigint,
-        ${w.success}::boolean, ${w.outcome}, ${w.errorMessage}, ${w.metadata}::jsonb, now(), now(), now())
-      ON CONFLICT (account_id, id) DO UPDATE SET
-        status = CASE WHEN ${KEEP} THEN cur.status ELSE EXCLUDED.status END,
-        termination_reason = CASE WHEN ${KEEP} THEN cur.termination_reason ELSE EXCLUDED.termination_reason END,
-        finished_at = CASE WHEN ${KEEP} THEN cur.finished_at
-                           WHEN EXCLUDED.status IN ${OPEN_INSTANCE} THEN NULL
-                           ELSE COALESCE(EXCLUDED.finished_at, cur.finished_at) END,
-        duration_ms = CASE WHEN ${KEEP} THEN cur.duration_ms
-                           WHEN EXCLUDED.status IN ${OPEN_INSTANCE} THEN NULL
-                           ELSE COALESCE(EXCLUDED.duration_ms, cur.duration_ms) END,
-        error_message = CASE WHEN ${KEEP} THEN cur.error_message ELSE COALESCE(EXCLUDED.error_message, cur.error_message) END,
-        started_at = EXCLUDED.started_at,
-        -- Feedback is set once by ingest; afterwards only PATCH .../outcome changes it, so a resent
-        -- batch cannot undo an operator's verdict.
-        success = COALESCE(cur.success, EXCLUDED.success),
-        outcome = COALESCE(cur.outcome, EXCLUDED.outcome),
-        metadata = COALESCE(EXCLUDED.metadata, cur.metadata),
-        environment_id = COALESCE(cur.environment_id, EXCLUDED.environment_id),
-        last_activity_at = now(),
-        updated_at = now()
-      WHERE cur.agent_id = EXCLUDED.agent_id
-      RETURNING cur.status`;
-    return rows[0] ?? null;
-  },
-
-  /**
-   * Inserts the spans of one run, or updates those still open (a finished span is immutable).
-   * Spans of another run with the same id are left alone (callers check ownership first).
-   */
-  async upsertSpans(db: Db, accountId: string, traceId: string, agentId: string, spans: SpanWrite[]): Promise<void> {
-    if (spans.length === 0) return;
-    await db.$executeRaw`
-      INSERT INTO spans AS cur (
-        account_id, id, agent_instance_id, agent_id, parent_span_id, schema_name, name, status, payload, result_payload,
-        payload_validation, started_at, finished_at, duration_ms, model, input_tokens, output_tokens, total_tokens, cost_usd,
-        error_message, metadata, inserted_at, updated_at)
-      SELECT ${accountId}, t.id, ${traceId}, ${agentId}, t.parent_span_id, t.schema_name, t.name, t.status,
-        COALESCE(t.payload, '{}'::jsonb), t.result_payload, '{"status":"unchecked","errors":[]}'::jsonb,
-        t.started_at, t.finished_at, t.duration_ms, t.model, t.input_tokens, t.output_tokens,
-        t.total_tokens, t.cost_usd::numeric(20, 6), t.error_message, t.metadata, now(), now()
-      FROM json_to_recordset(${spanRowsJson(spans)}::json) AS t(
-        id text, parent_span_id text, schema_name text, name text, status text, payload jsonb, result_payload jsonb,
-        started_at timestamptz, finished_at timestamptz, duration_ms bigint, model text, input_tokens int, output_tokens int,
-        total_tokens int, cost_usd numeric, error_message text, metadata jsonb)
-      ON CONFLICT (account_id, id) DO UPDATE SET
-        parent_span_id = COALESCE(EXCLUDED.parent_span_id, cur.parent_span_id),
-        schema_name = EXCLUDED.schema_name,
-        name = EXCLUDED.name,
-        status = EXCLUDED.status,
-        payload = CASE WHEN EXCLUDED.payload = '{}'::jsonb THEN cur.payload ELSE EXCLUDED.payload END,
-        result_payload = COALESCE(EXCLUDED.result_payload, cur.result_payload),
-        started_at = EXCLUDED.started_at,
-        finished_at = COALESCE(EXCLUDED.finished_at, cur.finished_at),
-        duration_ms = COALESCE(EXCLUDED.duration_ms, cur.duration_ms),
-        model = COALESCE(EXCLUDED.model, cur.model),
-        input_tokens = COALESCE(EXCLUDED.input_tokens, cur.input_tokens),
-        output_tokens = COALESCE(EXCLUDED.output_tokens, cur.output_tokens),
-        total_tokens = COALESCE(EXCLUDED.total_tokens, cur.total_tokens),
-        cost_usd = COALESCE(EXCLUDED.cost_usd, cur.cost_usd),
-        error_message = COALESCE(EXCLUDED.error_message, cur.error_message),
-        metadata = COALESCE(EXCLUDED.metadata, cur.metadata),
-        updated_at = now()
-      WHERE cur.agent_instance_id = EXCLUDED.agent_instance_id AND cur.status IN ${OPEN_SPAN}`;
-  },
-
-  /**
-   * Stores the run's effective totals: the reported ones, else the sums over its llm spans.
-   * `totals_explicit` records whether the client reported any.
-   */
-  async refreshTotals(db: Db, accountId: string, traceId: string, reported: { tokens: number | null; costUsd: string | null }) {
-    await db.$executeRaw`
-      UPDATE agent_instances i SET
-        total_tokens = COALESCE(${reported.tokens}::bigint, s.tokens),
-        total_cost_usd = COALESCE(${reported.costUsd}::numeric(20, 6), s.cost),
-        totals_explicit = ${reported.tokens !== null || reported.costUsd !== null}
-      FROM (
-        SELECT SUM(total_tokens)::bigint AS tokens, SUM(cost_usd) AS cost
-        FROM spans WHERE account_id = ${accountId} AND agent_instance_id = ${traceId} AND schema_name = 'llm'
-      ) AS s
-      WHERE i.account_id = ${accountId} AND i.id = ${traceId}`;
-  },
-
-  /** For each of these span ids that exists: the run it belongs to. */
-  spanOwners(db: Db, accountId: string, spanIds: string[]) {
-    if (spanIds.length === 0) return Promise.resolve([]);
-    return db.$queryRaw<{ id: string; traceId: string }[]>`
-      SELECT id, agent_instance_id AS "traceId" FROM spans WHERE account_id = ${accountId} AND id = ANY(${spanIds}::text[])`;
+  async ingestBatch(db: Db, accountId: string, agents: { name: string; newId: string }[], traces: TraceBatchWrite[]) {
+    if (traces.length === 0) return [];
+    const agentsJson = JSON.stringify(agents.map((a) => ({ name: a.name, new_id: a.newId })));
+    return db.$queryRaw<{ idx: number; reason: string }[]>`
+      SELECT rejected_idx AS idx, reason FROM spyglass_ingest_traces(${accountId}, ${agentsJson}::json, ${traceRowsJson(traces)}::json)`;
   },
 
   async findTrace(db: Db, accountId: string, id: string): Promise<TraceRow | null> {

@@ -7,6 +7,7 @@ import { usageRepository } from "../../repositories/usage.js";
 import type { AuthContext } from "../accounts/service.js";
 import type { CatalogService } from "../catalog/service.js";
 import { AppError } from "../shared/app-error.js";
+import { generatePfid } from "../shared/pfid.js";
 import { normalizeTraceItem, type NormalizedTrace } from "./normalize.js";
 
 export interface BatchError {
@@ -20,9 +21,6 @@ export interface BatchOutcome {
   accepted: number[];
   errors: BatchError[];
 }
-
-/** Thrown inside a trace's transaction to reject that trace only. */
-class TraceRejected extends Error {}
 
 const RETRYABLE = new Set(["40001", "40P01"]);
 
@@ -73,10 +71,10 @@ export class TraceIngestService {
       throw new AppError("rate_limited", MONTHLY_LIMIT_MESSAGE);
     }
 
-    const accepted: number[] = [];
     let stored = 0;
+    const accepted: number[] = [];
     try {
-      let writable = await this.checkSpanOwnership(auth, traces, reject);
+      let writable = this.claimSpanIds(traces, reject);
       if (auth.agentId) {
         // An agent_deployment token writes runs of its own agent only, and creates no agents.
         const own = await this.catalog.getAgent(auth, auth.agentId);
@@ -87,18 +85,20 @@ export class TraceIngestService {
         }
         writable = mine;
       }
-      const agentIds = new Map<string, string>();
-      for (const name of new Set(writable.map((t) => t.agentName))) {
-        agentIds.set(name, (await this.catalog.findOrCreateAgentByName(auth, name)).id);
-      }
+      // Runs in id order: concurrent batches take their row locks in the same order.
+      writable.sort((a, b) => (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : a.index - b.index));
+      const agents = [...new Set(writable.map((t) => t.agentName))].map((name) => ({ name, newId: generatePfid(auth.partition) }));
+      const rejected = new Map<number, string>();
+      for (const r of await this.write(auth, agents, writable)) rejected.set(r.idx, r.reason);
       for (const trace of writable) {
-        const message = await this.writeTrace(auth, trace, agentIds.get(trace.agentName)!);
-        if (message !== null) reject(trace, message);
+        const message = rejected.get(trace.index);
+        if (message !== undefined) reject(trace, message);
         else {
           accepted.push(trace.index);
           stored += trace.spans.length;
         }
       }
+      accepted.sort((a, b) => a - b);
     } finally {
       // Only spans of stored traces count; the rest of the reservation goes back.
       await usageRepository.releaseEvents(this.prisma, auth.accountId, month, reserved - stored).catch((err: unknown) => {
@@ -110,21 +110,11 @@ export class TraceIngestService {
   }
 
   /**
-   * A span id names one span of one trace: a trace reusing the id of another trace's span (stored,
-   * or earlier in this batch) is rejected. One query for the whole batch.
+   * A span id names one span of one trace: a trace reusing the id of a span of an earlier trace of
+   * this batch is rejected here (the database rejects ids of other traces' stored spans).
    */
-  private async checkSpanOwnership(
-    auth: AuthContext,
-    traces: NormalizedTrace[],
-    reject: (t: NormalizedTrace, message: string) => void,
-  ): Promise<NormalizedTrace[]> {
+  private claimSpanIds(traces: NormalizedTrace[], reject: (t: NormalizedTrace, message: string) => void): NormalizedTrace[] {
     const owners = new Map<string, string>();
-    const stored = await tracesRepository.spanOwners(
-      this.prisma,
-      auth.accountId,
-      traces.flatMap((t) => t.spans.map((s) => s.id)),
-    );
-    for (const row of stored) owners.set(row.id, row.traceId);
     const writable: NormalizedTrace[] = [];
     for (const trace of traces) {
       const taken = trace.spans.find((s) => (owners.get(s.id) ?? trace.traceId) !== trace.traceId);
@@ -138,26 +128,25 @@ export class TraceIngestService {
     return writable;
   }
 
-  /** Stores one trace and its spans in one transaction; returns null, or why the trace was rejected. */
-  private async writeTrace(auth: AuthContext, trace: NormalizedTrace, agentId: string): Promise<string | null> {
+  /**
+   * Stores the traces in one call, retried on a deadlock or serialization failure (the writes are
+   * forward-only upserts, so repeating them is harmless). A value the client sent that a column
+   * cannot hold is normally caught per trace; one that fails the whole call (in a run header) is
+   * found by storing the traces one by one.
+   */
+  private async write(auth: AuthContext, agents: { name: string; newId: string }[], traces: NormalizedTrace[]): Promise<{ idx: number; reason: string }[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.prisma.$transaction(
-          async (tx) => {
-            const row = await tracesRepository.upsertInstance(tx, { ...trace.instance, accountId: auth.accountId, agentId });
-            if (!row) throw new TraceRejected(`trace ${trace.traceId} already exists for another agent`);
-            await tracesRepository.upsertSpans(tx, auth.accountId, trace.traceId, agentId, trace.spans);
-            await tracesRepository.refreshTotals(tx, auth.accountId, trace.traceId, trace.reportedTotals);
-          },
-          { maxWait: 30_000, timeout: 60_000 },
-        );
-        return null;
+        return await tracesRepository.ingestBatch(this.prisma, auth.accountId, agents, traces);
       } catch (error) {
-        if (error instanceof TraceRejected) return error.message;
         const state = sqlState(error);
         if (state && RETRYABLE.has(state) && attempt < 5) continue;
-        // Data exceptions (class 22) come from values the client sent, e.g. a number out of range.
-        if (state?.startsWith("22")) return `could not store trace: ${sqlMessage(error)}`;
+        if (state?.startsWith("22")) {
+          if (traces.length === 1) return [{ idx: traces[0]!.index, reason: `could not store trace: ${sqlMessage(error)}` }];
+          const results: { idx: number; reason: string }[] = [];
+          for (const trace of traces) results.push(...(await this.write(auth, agents.filter((a) => a.name === trace.agentName), [trace])));
+          return results;
+        }
         throw error;
       }
     }

@@ -10,7 +10,7 @@ export interface NormalizedTrace {
   index: number;
   traceId: string;
   agentName: string;
-  instance: Omit<InstanceWrite, "accountId" | "agentId">;
+  instance: InstanceWrite;
   /** Distinct ids, sorted (a stable lock order for concurrent batches). */
   spans: SpanWrite[];
   /** What the client reported; null means "the sum over the llm spans". */
