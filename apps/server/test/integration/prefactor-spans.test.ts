@@ -235,6 +235,29 @@ describe("GET /agent_spans", () => {
     const future = AgentSpanListSchema.parse((await a.get(`/agent_spans?agent_instance_id=${inst.id}&start_time=2999-01-01T00:00:00Z`).expect(200)).body);
     expect(future.summaries).toHaveLength(0);
   });
+
+  it("sorts by a time field either way, pages with a stable order and filters by a start window", async () => {
+    const inst = await startedInstance(ctx);
+    const at = (minute: number) => `2026-01-01T00:0${minute}:00.000Z`;
+    const ids: string[] = [];
+    for (const minute of [3, 1, 4, 2]) {
+      const res = await createSpan(inst.id, { schema_name: "tool", status: "complete", started_at: at(minute), finished_at: at(minute + 1), result_payload: {} }).expect(200);
+      ids.push(spanOf(res.body).id);
+    }
+    const startedOf = async (query: string) =>
+      AgentSpanListSchema.parse((await a.get(`/agent_spans?agent_instance_id=${inst.id}&${query}`).expect(200)).body);
+    const asc = await startedOf("");
+    expect(asc.summaries.map((s) => s.started_at)).toEqual([1, 2, 3, 4].map(at));
+    expect(asc.pagination.item_count).toBe(4);
+    const desc = await startedOf("sorting=-finished_at");
+    expect(desc.summaries.map((s) => s.finished_at)).toEqual([5, 4, 3, 2].map(at));
+    const second = await startedOf("sorting=-started_at&pagination%5Bpage_size%5D=2&pagination%5Boffset%5D=2");
+    expect(second.summaries.map((s) => s.started_at)).toEqual([2, 1].map(at));
+    expect(second.pagination.item_count).toBe(4);
+    const window = await startedOf(`start_time=${at(2)}&end_time=${at(4)}`);
+    expect(window.summaries.map((s) => s.started_at)).toEqual([2, 3].map(at));
+    expect(window.pagination.item_count).toBe(2);
+  });
 });
 
 describe("POST /bulk", () => {

@@ -3,7 +3,7 @@ import type { Prisma } from "../../db/database.js";
 import type { Page } from "../../http/list.js";
 import { instancesRepository } from "../../repositories/instances.js";
 import { schemaVersionsRepository } from "../../repositories/versions.js";
-import { spansRepository, type SpanFilters, type SpanWriteRecord } from "../../repositories/spans.js";
+import { spansRepository, type SpanFilters, type SpanTimeField, type SpanWriteRecord } from "../../repositories/spans.js";
 import type { Outcome } from "../idempotency/service.js";
 import type { Db } from "../../repositories/types.js";
 import { requireScope, type AuthContext } from "../accounts/service.js";
@@ -113,7 +113,7 @@ export class SpansService {
     return span;
   }
 
-  list(auth: AuthContext, filters: SpanFilters, page: Page, orderBy: Record<string, "asc" | "desc">) {
+  list(auth: AuthContext, filters: SpanFilters, page: Page, orderBy: Partial<Record<SpanTimeField, "asc" | "desc">>) {
     if (!filters.agentInstanceId && !filters.agentId) {
       throw new AppError("required_value", "query.agent_instance_id or query.agent_id is required", {
         fields: [{ path: "query.agent_instance_id", message: "is required (or agent_id)", code: "required_value" }],
