@@ -1,5 +1,5 @@
 // The server under test, as a child process, and its memory as the kernel reports it.
-import { execSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, execSync, spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
@@ -22,6 +22,16 @@ export async function freePort(): Promise<number> {
       srv.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
     });
   });
+}
+
+/**
+ * Applies the migrations with the CLI (`db:migrate`), as a deployment's release step would, so the
+ * server under test starts with nothing to migrate: applying migrations loads Prisma's schema
+ * engine (WASM), which would stay in the server's memory for its whole life.
+ */
+export function migrateDatabase(env: Record<string, string>, opts: { dist: boolean }): void {
+  const entry = opts.dist ? ["dist/db/cli-migrate.js"] : ["--import", "tsx", "--conditions=@spyglass/source", "src/db/cli-migrate.ts"];
+  execFileSync(process.execPath, [...entry, "deploy"], { cwd: serverRoot, env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
 }
 
 /**

@@ -6,7 +6,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config.js";
-import { applyMigrations } from "./migrations.js";
+import { applyMigrations, migrationsUpToDate } from "./migrations.js";
 
 export type Prisma = PrismaClient;
 
@@ -35,6 +35,14 @@ function describe(error: unknown): string {
   const lines = typeof message === "string" ? message.split("\n").map((l) => l.trim()).filter(Boolean) : [];
   const code = (error as { code?: unknown }).code;
   return [typeof code === "string" ? code : undefined, lines.at(-1)].filter(Boolean).join(": ") || String(error);
+}
+
+/** The migrations recorded as applied; none when the database has never been migrated. */
+async function appliedMigrations(prisma: PrismaClient): Promise<{ name: string; checksum: string }[]> {
+  const [table] = await prisma.$queryRaw<{ found: boolean }[]>`SELECT to_regclass('_prisma_migrations') IS NOT NULL AS found`;
+  if (!table?.found) return [];
+  return prisma.$queryRaw<{ name: string; checksum: string }[]>`
+    SELECT migration_name AS name, checksum FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
 }
 
 export async function openDatabase(config: DbConfig, options: { migrate?: boolean } = {}): Promise<Database> {
@@ -88,7 +96,7 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
   }
   try {
     await db.ping();
-    if (migrate) await applyMigrations(db.adapterFactory);
+    if (migrate && !migrationsUpToDate(await appliedMigrations(db.prisma))) await applyMigrations(db.adapterFactory);
   } catch (error) {
     await db.close().catch(() => {});
     throw new DatabaseStartupError(`cannot use ${where}: ${describe(error)}`);

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,6 +41,19 @@ export function listMigrations(dir = migrationsDir): MigrationList {
       };
     }),
   };
+}
+
+/**
+ * Whether `applied` (the finished, not rolled back rows of `_prisma_migrations`) holds every
+ * committed migration with its checksum (sha256 of the script, as the engine records it). Then
+ * there is nothing to apply and start-up need not load the schema engine, a WASM module that adds
+ * tens of MB to the process for its whole life.
+ */
+export function migrationsUpToDate(applied: { name: string; checksum: string }[]): boolean {
+  const recorded = new Map(applied.map((m) => [m.name, m.checksum]));
+  return listMigrations().migrationDirectories.every(
+    (m) => m.migrationFile.content.tag === "ok" && recorded.get(m.path) === createHash("sha256").update(m.migrationFile.content.value).digest("hex"),
+  );
 }
 
 /** Applies every committed migration not yet recorded in `_prisma_migrations`. */
