@@ -12,6 +12,7 @@ import {
   z,
 } from "@spyglass/contracts";
 import type { AuthContext } from "../../domain/accounts/service.js";
+import type { Span, SpanIdempotency } from "../../domain/runs/spans.js";
 import { requestFingerprint, type Outcome } from "../../domain/idempotency/service.js";
 import { AppError } from "../../domain/shared/app-error.js";
 import type { Db } from "../../repositories/types.js";
@@ -21,46 +22,49 @@ import { requireScope } from "../../domain/accounts/service.js";
 import { prefactorEnvelope, toAppError } from "../../http/errors.js";
 import { respond } from "../../http/respond.js";
 import { parseInput } from "../../http/validation.js";
-import { runActions } from "./runs.js";
+import { runActions, writeSpanOnce } from "./runs.js";
 
 type Item = z.output<typeof BulkRequestSchema>["items"][number];
-type Prepared = (auth: AuthContext, tx: Db) => Promise<Outcome>;
+/** An item's action: a span write (one statement, like the single endpoints) or a transaction. */
+type Prepared =
+  | { span: (auth: AuthContext, idem?: SpanIdempotency) => Promise<{ span: Span; title: string }> }
+  | { tx: (auth: AuthContext, tx: Db) => Promise<Outcome> };
 
 const targetId = (item: Record<string, unknown>, field: string, prefix: string) =>
   parseInput(IdParamSchema, item[field] ?? item.id, `${prefix}.${field}`);
 
 /** Parses one item into its action; the item's own fields follow the single endpoint's body. */
-function prepare(actions: ReturnType<typeof runActions>, item: Item, prefix: string): Prepared {
+function prepare(services: Services, actions: ReturnType<typeof runActions>, item: Item, prefix: string): Prepared {
   const { _type, idempotency_key: _key, ...rest } = item;
   switch (_type) {
     case "agent_spans/create": {
       const source = rest.details && typeof rest.details === "object" ? rest.details : rest;
       const { idempotency_key: _inner, ...details } = parseInput(AgentSpanCreateDetailsSchema, source, `${prefix}.details`);
-      return (auth, tx) => actions.createSpan(auth, details, tx);
+      return { span: (auth, idem) => services.spans.create(auth, details, undefined, idem) };
     }
     case "agent_spans/finish": {
       const id = targetId(rest, "agent_span_id", prefix);
       const { agent_span_id: _a, id: _i, ...body } = rest;
       const input = parseInput(AgentSpanFinishSchema, body, prefix);
-      return (auth, tx) => actions.finishSpan(auth, id, input, tx);
+      return { span: (auth, idem) => services.spans.finish(auth, id, input, undefined, idem) };
     }
     case "agent_instances/register": {
       const input = parseInput(RegisterInstanceSchema, rest, prefix);
-      return (auth, tx) => actions.register(auth, input, tx);
+      return { tx: (auth, tx) => actions.register(auth, input, tx) };
     }
     default: {
       const id = targetId(rest, "agent_instance_id", prefix);
       const { agent_instance_id: _a, id: _i, ...body } = rest;
       if (_type === "agent_instances/start") {
         const input = parseInput(StartInstanceSchema, body, prefix);
-        return (auth, tx) => actions.start(auth, id, input, tx);
+        return { tx: (auth, tx) => actions.start(auth, id, input, tx) };
       }
       if (_type === "agent_instances/finish") {
         const input = parseInput(FinishInstanceSchema, body, prefix);
-        return (auth, tx) => actions.finish(auth, id, input, tx);
+        return { tx: (auth, tx) => actions.finish(auth, id, input, tx) };
       }
       const input = parseInput(TerminateInstanceSchema, body, prefix);
-      return (auth, tx) => actions.terminate(auth, id, input, tx);
+      return { tx: (auth, tx) => actions.terminate(auth, id, input, tx) };
     }
   }
 }
@@ -90,9 +94,12 @@ export function registerBulkRoutes(router: Router, services: Services): void {
     const outputs: Record<string, unknown> = {};
     for (const [index, item] of items.entries()) {
       try {
-        const run = prepare(actions, item, `items.${index}`);
+        const action = prepare(services, actions, item, `items.${index}`);
         const fingerprint = requestFingerprint("BULK", item._type, item);
-        const out = await services.idempotency.run(auth.accountId, item.idempotency_key, fingerprint, (tx) => run(auth, tx));
+        const out =
+          "span" in action
+            ? await writeSpanOnce(services, auth, item.idempotency_key, fingerprint, action.span)
+            : await services.idempotency.run(auth.accountId, item.idempotency_key, fingerprint, (tx) => action.tx(auth, tx));
         outputs[item.idempotency_key] = JSON.parse(out.text);
       } catch (error) {
         outputs[item.idempotency_key] = prefactorEnvelope(toAppError(error, req));

@@ -44,8 +44,8 @@ async function instanceBody(services: Services, auth: AuthContext, instance: Ins
 }
 
 /**
- * The span and instance write actions, shared by their routes and by /bulk: each parses its
- * input with the contract and returns the outcome of running it in the given transaction.
+ * The instance write actions, shared by their routes and by /bulk: each returns the outcome of
+ * running it in the given transaction (span writes go through writeSpanOnce).
  */
 export function runActions(services: Services) {
   return {
@@ -60,68 +60,66 @@ export function runActions(services: Services) {
       ),
     terminate: async (auth: AuthContext, id: string, input: z.output<typeof TerminateInstanceSchema>, tx: Db) =>
       ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.terminate(auth, id, input.reason, tx), tx)),
-    createSpan: async (auth: AuthContext, input: z.output<typeof AgentSpanCreateSchema>["details"], tx: Db) => {
-      const { span, title } = await services.spans.create(auth, input, tx);
-      return ok(AgentSpanResponseSchema, { status: "success", details: toSpan(span, title, true) });
-    },
-    finishSpan: async (auth: AuthContext, id: string, input: z.output<typeof AgentSpanFinishSchema>, tx: Db) => {
-      const { span, title } = await services.spans.finish(auth, id, input, tx);
-      return ok(AgentSpanResponseSchema, { status: "success", details: toSpan(span, title, true) });
+  };
+}
+
+const presentSpan = (span: Span, title: string) => ok(AgentSpanResponseSchema, { status: "success", details: toSpan(span, title, true) });
+
+/**
+ * A span write (create or finish) under an optional idempotency key, for the single endpoints and
+ * /bulk. Span writes are the hot path: each is one statement, and under a key the record is
+ * written by that same statement (no interactive transaction). A retry finds the record first; a
+ * concurrent duplicate fails on the record's key and then finds it.
+ */
+export async function writeSpanOnce(
+  services: Services,
+  auth: AuthContext,
+  key: string | undefined,
+  fingerprint: string,
+  act: (auth: AuthContext, idem?: SpanIdempotency) => Promise<{ span: Span; title: string }>,
+): Promise<{ status: number; text: string; replayed: boolean }> {
+  if (key === undefined) {
+    const { span, title } = await act(auth);
+    const outcome = presentSpan(span, title);
+    return { status: outcome.status, text: JSON.stringify(outcome.body), replayed: false };
+  }
+  const prior = await services.idempotency.replay(auth.accountId, key, fingerprint);
+  if (prior) return { ...prior, replayed: true };
+  let stored: { status: number; text: string } | undefined;
+  const idem: SpanIdempotency = {
+    key,
+    requestHash: fingerprint,
+    expiresAt: services.idempotency.expiry(),
+    present: (span, title) => {
+      const outcome = presentSpan(span, title);
+      stored = { status: outcome.status, text: JSON.stringify(outcome.body) };
+      return outcome;
     },
   };
+  try {
+    await act(auth, idem);
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    const raced = await services.idempotency.replay(auth.accountId, key, fingerprint);
+    if (!raced) throw error;
+    return { ...raced, replayed: true };
+  }
+  return { ...stored!, replayed: false };
 }
 
 export function registerRunRoutes(router: Router, services: Services): void {
   const actions = runActions(services);
-  const presentSpan = (span: Span, title: string) => ok(AgentSpanResponseSchema, { status: "success", details: toSpan(span, title, true) });
 
-  /**
-   * Span writes are the hot path: each is one statement, and under an idempotency key the record
-   * is written by that same statement (no interactive transaction). A retry finds the record
-   * first; a concurrent duplicate fails on the record's key and then finds it.
-   */
   async function sendSpanWrite(
     req: Request,
     res: Response,
     key: string | undefined,
     act: (auth: AuthContext, idem?: SpanIdempotency) => Promise<{ span: Span; title: string }>,
   ): Promise<void> {
-    const auth = authOf(req);
-    const send = (status: number, text: string) => res.status(status).type("application/json").send(text);
-    if (key === undefined) {
-      const { span, title } = await act(auth);
-      const outcome = presentSpan(span, title);
-      send(outcome.status, JSON.stringify(outcome.body));
-      return;
-    }
     const fingerprint = requestFingerprint(req.method, req.baseUrl + req.path, req.body);
-    const replay = async () => {
-      const prior = await services.idempotency.replay(auth.accountId, key, fingerprint);
-      if (prior) res.setHeader("Idempotent-Replayed", "true");
-      return prior;
-    };
-    const prior = await replay();
-    if (prior) return void send(prior.status, prior.text);
-    let stored: { status: number; text: string } | undefined;
-    const idem: SpanIdempotency = {
-      key,
-      requestHash: fingerprint,
-      expiresAt: services.idempotency.expiry(),
-      present: (span, title) => {
-        const outcome = presentSpan(span, title);
-        stored = { status: outcome.status, text: JSON.stringify(outcome.body) };
-        return outcome;
-      },
-    };
-    try {
-      await act(auth, idem);
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      const raced = await replay();
-      if (!raced) throw error;
-      return void send(raced.status, raced.text);
-    }
-    send(stored!.status, stored!.text);
+    const out = await writeSpanOnce(services, authOf(req), key, fingerprint, act);
+    if (out.replayed) res.setHeader("Idempotent-Replayed", "true");
+    res.status(out.status).type("application/json").send(out.text);
   }
   const idOf = (params: Record<string, string | string[]>) => parseInput(IdParamSchema, params.id, "id");
 

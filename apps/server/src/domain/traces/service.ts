@@ -36,9 +36,12 @@ export class TracesService {
   }
 
   async get(auth: AuthContext, traceId: string) {
-    const trace = await tracesRepository.findTrace(this.prisma, auth.accountId, traceId);
+    // Both reads at once (spans of a missing trace are simply none).
+    const [trace, spans] = await Promise.all([
+      tracesRepository.findTrace(this.prisma, auth.accountId, traceId),
+      tracesRepository.listSpans(this.prisma, auth.accountId, traceId),
+    ]);
     if (!trace) throw notFound("trace");
-    const spans = await tracesRepository.listSpans(this.prisma, auth.accountId, traceId);
     return { trace, spans };
   }
 
