@@ -40,7 +40,8 @@ const USAGE = `usage: pnpm bench [options]
   --keep-db          keep the bench database (PostgreSQL) or data dir (PGlite) afterwards
   --json FILE        also write the results as JSON
 environment: DATABASE_URL (base connection, default postgresql://postgres@127.0.0.1:5432/postgres);
-  DB_POOL_SIZE, SPAN_VALIDATION, WEB_CONCURRENCY are passed to the server when set; SERVER_NODE_OPTIONS becomes the
+  DB_POOL_SIZE, SPAN_VALIDATION, WEB_CONCURRENCY are passed to the server when set; SERVER_NODE_ARGS are node flags
+  for the server process (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof); SERVER_NODE_OPTIONS becomes the
   server's NODE_OPTIONS.`;
 
 const { values: args } = parseArgs({

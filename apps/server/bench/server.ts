@@ -40,7 +40,9 @@ export function migrateDatabase(env: Record<string, string>, opts: { dist: boole
  */
 export async function startServer(env: Record<string, string>, opts: { dist: boolean }): Promise<ServerProcess> {
   const port = await freePort();
-  const entry = opts.dist ? ["dist/index.js"] : ["--import", "tsx", "--conditions=@spyglass/source", "src/index.ts"];
+  // SERVER_NODE_ARGS: node flags NODE_OPTIONS does not allow, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+  const entry = [...nodeArgs, ...(opts.dist ? ["dist/index.js"] : ["--import", "tsx", "--conditions=@spyglass/source", "src/index.ts"])];
   if (opts.dist && !existsSync(`${serverRoot}/dist/index.js`)) {
     throw new Error("--server dist: apps/server/dist/index.js is missing; run `pnpm build` first");
   }

@@ -168,6 +168,20 @@ describe("agent schema versions", () => {
     expect(version.span_type_schemas.broken!.params_schema_validation.status).toBe("error");
     expect(version.span_type_schemas.broken!.params_schema_validation.message).toBeTruthy();
     expect(version.span_type_schemas.broken!.title).toBe("Broken");
+
+    // The same schemas again (key order changed) in another version: the same verdicts and message.
+    const again = await a
+      .post("/agent_schema_version", {
+        details: {
+          agent_id: agent.id,
+          external_identifier: "s2",
+          span_type_schemas: [{ name: "other", params_schema: { type: "not-a-type" }, result_schema: { type: "object" } }],
+        },
+      })
+      .expect(200);
+    const other = AgentSchemaVersionResponseSchema.parse(again.body).details.span_type_schemas.other!;
+    expect(other.params_schema_validation).toEqual(version.span_type_schemas.broken!.params_schema_validation);
+    expect(other.result_schema_validation).toEqual({ status: "success" });
   });
 
   it("combines the legacy maps; a missing result schema accepts only {}", async () => {

@@ -32,6 +32,29 @@ function compile(schema: Record<string, unknown>): Compiled {
   }
 }
 
+/**
+ * Whether a schema compiles, by its canonical JSON: registering a run restates its schema
+ * version (usually one already stored), and compiling every JSON Schema again on each run start
+ * was most of the cost of a register. The verdict depends only on the schema; bounded LRU.
+ */
+const verdicts = new Map<string, { ok: true } | { ok: false; message: string }>();
+const VERDICTS_MAX = 2_000;
+
+function schemaVerdict(schema: Record<string, unknown>): { ok: true } | { ok: false; message: string } {
+  const key = createHash("sha256").update(canonicalJson(schema)).digest("base64");
+  const known = verdicts.get(key);
+  if (known) {
+    verdicts.delete(key);
+    verdicts.set(key, known);
+    return known;
+  }
+  const compiled = compile(schema);
+  const verdict = compiled.ok ? ({ ok: true } as const) : ({ ok: false, message: compiled.message } as const);
+  verdicts.set(key, verdict);
+  if (verdicts.size > VERDICTS_MAX) verdicts.delete(verdicts.keys().next().value!);
+  return verdict;
+}
+
 export interface SpanTypeInput {
   name: string;
   params_schema: Record<string, unknown>;
@@ -78,8 +101,8 @@ export function normalizeSpanTypes(content: SchemaVersionContent): { spanTypes: 
   const spanTypes: Record<string, SpanTypeSchemaDetails> = {};
   for (const t of spanTypesOf(content)) {
     const resultSchema = t.result_schema ?? {};
-    const params = compile(t.params_schema);
-    const result = compile(resultSchema);
+    const params = schemaVerdict(t.params_schema);
+    const result = schemaVerdict(resultSchema);
     spanTypes[t.name] = {
       name: t.name,
       title: t.title ?? t.name,
