@@ -45,7 +45,7 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
     spans: new SpansService(db.prisma, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict"),
     idempotency: new IdempotencyService(db.prisma, config.IDEMPOTENCY_TTL_HOURS),
     tokens: new TokensService(db.prisma),
-    traceIngest: new TraceIngestService(db.prisma, catalog, config, logger),
+    traceIngest: new TraceIngestService(db.prisma, db.sql, catalog, config, logger),
     traces: new TracesService(db.prisma),
     agentAnalytics: new AgentAnalyticsService(db.prisma),
     sweeper,

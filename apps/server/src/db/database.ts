@@ -3,6 +3,7 @@ import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
 import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config.js";
@@ -10,9 +11,20 @@ import { applyMigrations, migrationsUpToDate } from "./migrations.js";
 
 export type Prisma = PrismaClient;
 
+/**
+ * Plain parameterized SQL on the same connections Prisma uses, for the few statements whose
+ * parameters are large (a batch of spans as one JSON text): Prisma serializes every raw
+ * parameter to JSON and parses it back before the driver sees it, which on a 100-span batch
+ * cost more than the rest of the request's database handling. Repositories only.
+ */
+export interface SqlDriver {
+  query<T>(text: string, params: unknown[]): Promise<T[]>;
+}
+
 export interface Database {
   kind: "pglite" | "postgresql";
   prisma: PrismaClient;
+  sql: SqlDriver;
   adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   /** Throws when the database cannot answer a trivial query. */
   ping(): Promise<void>;
@@ -52,20 +64,24 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
   if (config.DATABASE_URL) {
     const url = new URL(config.DATABASE_URL);
     where = `PostgreSQL at ${url.hostname}:${url.port || "5432"}${url.pathname}`;
-    const adapterFactory = new PrismaPg({
-      connectionString: config.DATABASE_URL,
-      max: config.DB_POOL_SIZE,
-      connectionTimeoutMillis: 10_000,
-    });
+    // One pool for Prisma and for plain SQL, ended by close(). An idle connection's error (the
+    // server restarting, say) is not fatal: the pool drops that connection and opens another.
+    const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.DB_POOL_SIZE, connectionTimeoutMillis: 10_000 });
+    pool.on("error", () => {});
+    const adapterFactory = new PrismaPg(pool);
     const prisma = new PrismaClient({ adapter: adapterFactory });
     db = {
       kind: "postgresql",
       prisma,
+      sql: { query: async <T>(text: string, params: unknown[]) => (await pool.query(text, params)).rows as T[] },
       adapterFactory,
       ping: async () => {
         await prisma.$queryRaw`SELECT 1`;
       },
-      close: () => prisma.$disconnect(),
+      close: async () => {
+        await prisma.$disconnect();
+        await pool.end();
+      },
     };
   } else {
     // "memory://" keeps the database in memory (tests); anything else is a directory on disk.
@@ -84,6 +100,7 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
     db = {
       kind: "pglite",
       prisma,
+      sql: { query: async <T>(text: string, params: unknown[]) => (await pglite.query<T>(text, params)).rows },
       adapterFactory,
       ping: async () => {
         await prisma.$queryRaw`SELECT 1`;

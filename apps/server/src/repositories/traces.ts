@@ -1,5 +1,6 @@
 import { Prisma } from "../generated/prisma/client.js";
 import { TIMED_OUT_REASON, type InstanceStatus, type SpanStatus, type TraceStatus } from "../domain/runs/status.js";
+import type { SqlDriver } from "../db/database.js";
 import type { Db } from "./types.js";
 
 // Runs (agent_instances) and spans as the trace dialect writes and reads them. Writes are
@@ -237,11 +238,14 @@ export const tracesRepository = {
    * updated while open, and its totals refreshed, all or nothing per trace. Agents named by the
    * batch are created when missing (with the ids given). Returns the traces rejected and why.
    */
-  async ingestBatch(db: Db, accountId: string, agents: { name: string; newId: string }[], traces: TraceBatchWrite[]) {
+  async ingestBatch(sql: SqlDriver, accountId: string, agents: { name: string; newId: string }[], traces: TraceBatchWrite[]) {
     if (traces.length === 0) return [];
     const agentsJson = JSON.stringify(agents.map((a) => ({ name: a.name, new_id: a.newId })));
-    return db.$queryRaw<{ idx: number; reason: string }[]>`
-      SELECT rejected_idx AS idx, reason FROM spyglass_ingest_traces(${accountId}, ${agentsJson}::json, ${traceRowsJson(traces)}::json)`;
+    return sql.query<{ idx: number; reason: string }>("SELECT rejected_idx AS idx, reason FROM spyglass_ingest_traces($1, $2::json, $3::json)", [
+      accountId,
+      agentsJson,
+      traceRowsJson(traces),
+    ]);
   },
 
   async findTrace(db: Db, accountId: string, id: string): Promise<TraceRow | null> {

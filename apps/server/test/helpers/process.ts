@@ -13,14 +13,24 @@ export interface RunningServer {
   exited: Promise<number | null>;
 }
 
+/**
+ * A free port for a spawned server, chosen below the kernel's ephemeral range (32768–60999 on
+ * Linux): a port the kernel hands out for `listen(0)` (supertest, other test files' servers) can
+ * be taken again between this check and the child's own listen, and a request meant for the child
+ * then reaches another test's server (a 401 for a token it never saw). Ports here are only ever
+ * chosen on purpose.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const address = srv.address();
-      srv.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = createServer();
+      srv.once("error", () => resolve(false));
+      srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
+  throw new Error("no free port in 20000-31999");
 }
 
 /** Runs the real server entry point (src/index.ts through tsx) as a child process. */

@@ -1,7 +1,7 @@
 import type { AvTraceBatchItem } from "@spyglass/contracts";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
-import type { Prisma } from "../../db/database.js";
+import type { Prisma, SqlDriver } from "../../db/database.js";
 import { tracesRepository } from "../../repositories/traces.js";
 import { usageRepository } from "../../repositories/usage.js";
 import type { AuthContext } from "../accounts/service.js";
@@ -24,14 +24,17 @@ export interface BatchOutcome {
 
 const RETRYABLE = new Set(["40001", "40P01"]);
 
-/** The SQLSTATE of a failed raw query, if the error carries one. */
+/** The SQLSTATE of a failed query (from the driver, or wrapped by Prisma), if the error carries one. */
 function sqlState(error: unknown): string | undefined {
+  const own = (error as { code?: unknown }).code;
+  if (typeof own === "string" && /^[0-9A-Z]{5}$/.test(own)) return own;
   const meta = (error as { meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } }).meta;
   const code = meta?.driverAdapterError?.cause?.originalCode ?? meta?.driverAdapterError?.cause?.code ?? meta?.code;
   return typeof code === "string" ? code : undefined;
 }
 
 function sqlMessage(error: unknown): string {
+  if (typeof (error as { code?: unknown }).code === "string" && error instanceof Error) return error.message;
   const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalMessage?: unknown } } } }).meta?.driverAdapterError?.cause;
   return typeof cause?.originalMessage === "string" ? cause.originalMessage : "value out of range";
 }
@@ -45,6 +48,7 @@ export const MONTHLY_LIMIT_MESSAGE = "Monthly event limit exceeded.";
 export class TraceIngestService {
   constructor(
     private readonly prisma: Prisma,
+    private readonly sql: SqlDriver,
     private readonly catalog: CatalogService,
     private readonly config: Pick<Config, "EVENT_LIMIT_MONTHLY">,
     private readonly logger?: Logger,
@@ -137,7 +141,7 @@ export class TraceIngestService {
   private async write(auth: AuthContext, agents: { name: string; newId: string }[], traces: NormalizedTrace[]): Promise<{ idx: number; reason: string }[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await tracesRepository.ingestBatch(this.prisma, auth.accountId, agents, traces);
+        return await tracesRepository.ingestBatch(this.sql, auth.accountId, agents, traces);
       } catch (error) {
         const state = sqlState(error);
         if (state && RETRYABLE.has(state) && attempt < 5) continue;
