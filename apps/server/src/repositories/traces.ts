@@ -241,7 +241,7 @@ export const tracesRepository = {
   async ingestBatch(sql: SqlDriver, accountId: string, agents: { name: string; newId: string }[], traces: TraceBatchWrite[]) {
     if (traces.length === 0) return [];
     const agentsJson = JSON.stringify(agents.map((a) => ({ name: a.name, new_id: a.newId })));
-    return sql.query<{ idx: number; reason: string }>("SELECT rejected_idx AS idx, reason FROM spyglass_ingest_traces($1, $2::json, $3::json)", [
+    return sql.query<{ idx: number; reason: string }>("SELECT rejected_idx AS idx, reason FROM spyglass_ingest_traces($1, $2::jsonb, $3::jsonb)", [
       accountId,
       agentsJson,
       traceRowsJson(traces),

@@ -4,11 +4,13 @@
 -- turn a reported trace into rows stay in TypeScript (domain/traces/normalize.ts); this function
 -- only applies the rows. Called by tracesRepository.ingestBatch.
 --
+-- The batch arrives as jsonb: parsed once, then every extraction below is a cheap lookup (as json
+-- text it was scanned again for each trace's span ids and again for its spans).
 -- p_agents: [{name, new_id}] for every agent name of the batch (new_id used only if missing).
 -- p_traces: [{idx, trace_id, agent_name, status, ..., total_tokens, total_cost_usd, spans: [...]}],
 --           in trace_id order (a stable lock order for concurrent batches); spans sorted by id.
 -- Returns one row per rejected trace: its idx and why.
-CREATE OR REPLACE FUNCTION spyglass_ingest_traces(p_account text, p_agents json, p_traces json)
+CREATE OR REPLACE FUNCTION spyglass_ingest_traces(p_account text, p_agents jsonb, p_traces jsonb)
 RETURNS TABLE (rejected_idx int, reason text)
 LANGUAGE plpgsql
 -- PL/pgSQL caches a generic plan per session after five calls; planned while the tables were
@@ -26,23 +28,23 @@ DECLARE
   v_status text;
 BEGIN
   INSERT INTO agents (id, account_id, name, retired, inserted_at, updated_at)
-    SELECT x.new_id, p_account, x.name, false, now(), now() FROM json_to_recordset(p_agents) AS x(name text, new_id text)
+    SELECT x.new_id, p_account, x.name, false, now(), now() FROM jsonb_to_recordset(p_agents) AS x(name text, new_id text)
     ON CONFLICT (account_id, name) DO NOTHING;
 
   SELECT e.id INTO v_env FROM environments e WHERE e.account_id = p_account AND e.is_default ORDER BY e.inserted_at LIMIT 1;
 
   FOR t IN
-    SELECT * FROM json_to_recordset(p_traces) AS x(
+    SELECT * FROM jsonb_to_recordset(p_traces) AS x(
       idx int, trace_id text, agent_name text, status text, termination_reason text, started_at timestamptz,
       finished_at timestamptz, duration_ms bigint, success boolean, outcome text, error_message text, metadata jsonb,
-      total_tokens bigint, total_cost_usd numeric, spans json)
+      total_tokens bigint, total_cost_usd numeric, spans jsonb)
   LOOP
     BEGIN
       SELECT ag.id INTO v_agent FROM agents ag WHERE ag.account_id = p_account AND ag.name = t.agent_name;
 
       -- A span id names one span of one trace.
       -- (Probes by primary key: an ORDER BY id here would make the planner walk the account's spans.)
-      v_ids := ARRAY(SELECT y.id FROM json_to_recordset(t.spans) AS y(id text));
+      v_ids := ARRAY(SELECT y ->> 'id' FROM jsonb_array_elements(t.spans) AS y);
       SELECT (array_agg(s.id ORDER BY s.id))[1] INTO v_taken FROM spans s
         WHERE s.account_id = p_account AND s.id = ANY(v_ids) AND s.agent_instance_id <> t.trace_id;
       IF v_taken IS NOT NULL THEN
@@ -97,7 +99,7 @@ BEGIN
         COALESCE(y.payload, '{}'::jsonb), y.result_payload, '{"status":"unchecked","errors":[]}'::jsonb,
         y.started_at, y.finished_at, y.duration_ms, y.model, y.input_tokens, y.output_tokens,
         y.total_tokens, y.cost_usd::numeric(20, 6), y.error_message, y.metadata, now(), now()
-      FROM json_to_recordset(t.spans) AS y(
+      FROM jsonb_to_recordset(t.spans) AS y(
         id text, parent_span_id text, schema_name text, name text, status text, payload jsonb, result_payload jsonb,
         started_at timestamptz, finished_at timestamptz, duration_ms bigint, model text, input_tokens int, output_tokens int,
         total_tokens int, cost_usd numeric, error_message text, metadata jsonb)
