@@ -3,8 +3,9 @@ import { TIMED_OUT_REASON, type InstanceStatus, type SpanStatus, type TraceStatu
 import type { SqlDriver } from "../db/database.js";
 import type { Db } from "./types.js";
 
-// Runs (agent_instances) and spans as the trace dialect writes and reads them. Writes are
-// multi-row statements: one per table per trace, whatever the number of spans.
+// Runs (agent_instances) and spans as the trace dialect writes and reads them. A batch is written
+// by one call of the spyglass_ingest_traces function (see its migration): multi-row statements,
+// one per table per trace, whatever the number of spans, in one round trip and one commit.
 
 const OPEN_INSTANCE = Prisma.sql`('pending', 'active')`;
 const OPEN_SPAN = Prisma.sql`('pending', 'active')`;
