@@ -27,7 +27,7 @@ const db = await openDatabase(config).catch((error: unknown) => {
   if (error instanceof DatabaseStartupError) fail(`spyglass: ${error.message}`);
   throw error;
 });
-const accounts = new AccountsService(db.prisma);
+const accounts = new AccountsService(db.prisma, db.sql);
 try {
   if (resource === "accounts" && action === "create") {
     if (!arg) fail(usage);

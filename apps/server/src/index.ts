@@ -24,7 +24,7 @@ async function open(migrate: boolean): Promise<Database> {
 }
 
 async function bootstrap(db: Database): Promise<void> {
-  const boot = await new AccountsService(db.prisma).bootstrap(config.SPYGLASS_ADMIN_TOKEN);
+  const boot = await new AccountsService(db.prisma, db.sql).bootstrap(config.SPYGLASS_ADMIN_TOKEN);
   if (boot.generatedAdminToken) {
     // Printed once, on the terminal only (never through the structured log): it is not stored.
     console.error(

@@ -39,14 +39,14 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
   const sweeper = new StaleRunSweeper(db.prisma, config, logger);
   sweeper.start();
   return {
-    accounts: new AccountsService(db.prisma),
+    accounts: new AccountsService(db.prisma, db.sql),
     catalog,
     instances,
-    spans: new SpansService(db.prisma, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict"),
+    spans: new SpansService(db.prisma, db.sql, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict"),
     idempotency: new IdempotencyService(db.prisma, config.IDEMPOTENCY_TTL_HOURS),
     tokens: new TokensService(db.prisma),
     traceIngest: new TraceIngestService(db.prisma, db.sql, catalog, config, logger),
-    traces: new TracesService(db.prisma),
+    traces: new TracesService(db.prisma, db.sql),
     agentAnalytics: new AgentAnalyticsService(db.prisma),
     sweeper,
     rateLimiter: tokenRateLimiter(config.RATE_LIMIT_PER_MINUTE),

@@ -1,6 +1,7 @@
 import { Prisma, type Prisma as P } from "../generated/prisma/client.js";
 import type { Page } from "../http/list.js";
-import type { Db } from "./types.js";
+import type { SqlDriver } from "../db/database.js";
+import { runSql, type Db } from "./types.js";
 
 export interface SpanFilters {
   agentInstanceId?: string;
@@ -19,8 +20,8 @@ export type SpanRow = P.TypeMap["model"]["Span"]["payload"]["scalars"];
 type RawSpan = {
   account_id: string; id: string; agent_instance_id: string; agent_id: string; parent_span_id: string | null; schema_name: string;
   name: string | null; status: string; payload: unknown; result_payload: unknown; summary: string | null; payload_validation: unknown;
-  started_at: Date | null; finished_at: Date | null; duration_ms: bigint | number | null; model: string | null; input_tokens: number | null;
-  output_tokens: number | null; total_tokens: number | null; cost_usd: SpanRow["costUsd"]; error_message: string | null; metadata: unknown;
+  started_at: Date | null; finished_at: Date | null; duration_ms: bigint | number | string | null; model: string | null; input_tokens: number | null;
+  output_tokens: number | null; total_tokens: number | null; cost_usd: SpanRow["costUsd"] | string; error_message: string | null; metadata: unknown;
   inserted_at: Date; updated_at: Date;
 };
 
@@ -30,7 +31,9 @@ function fromRaw(r: RawSpan): SpanRow {
     schemaName: r.schema_name, name: r.name, status: r.status, payload: r.payload as SpanRow["payload"],
     resultPayload: r.result_payload as SpanRow["resultPayload"], summary: r.summary, payloadValidation: r.payload_validation as SpanRow["payloadValidation"],
     startedAt: r.started_at, finishedAt: r.finished_at, durationMs: r.duration_ms === null ? null : BigInt(r.duration_ms), model: r.model,
-    inputTokens: r.input_tokens, outputTokens: r.output_tokens, totalTokens: r.total_tokens, costUsd: r.cost_usd, errorMessage: r.error_message,
+    inputTokens: r.input_tokens, outputTokens: r.output_tokens, totalTokens: r.total_tokens,
+    // The plain driver returns numeric as text; Prisma as a Decimal.
+    costUsd: typeof r.cost_usd === "string" ? new Prisma.Decimal(r.cost_usd) : r.cost_usd, errorMessage: r.error_message,
     metadata: r.metadata as SpanRow["metadata"], insertedAt: r.inserted_at, updatedAt: r.updated_at,
   };
 }
@@ -186,10 +189,10 @@ export const spansRepository = {
       WHERE account_id = ${accountId} AND agent_instance_id = ${instanceId} AND status IN ('pending', 'active')`;
   },
   /**
-   * A page of spans and the total count. Raw SQL: the list is a hot read (a run's waterfall), and
-   * Prisma's model query path costs several times the query itself on 100 rows of JSON.
+   * A page of spans and the total count, on the plain driver: the list is a hot read (a run's
+   * waterfall), and Prisma's model query path cost several times the query on 100 rows of JSON.
    */
-  async list(db: Db, accountId: string, filters: SpanFilters, page: Page, orderBy: Partial<Record<SpanTimeField, "asc" | "desc">>) {
+  async list(sql: SqlDriver, accountId: string, filters: SpanFilters, page: Page, orderBy: Partial<Record<SpanTimeField, "asc" | "desc">>) {
     const parts: Prisma.Sql[] = [Prisma.sql`account_id = ${accountId}`];
     if (filters.agentInstanceId) parts.push(Prisma.sql`agent_instance_id = ${filters.agentInstanceId}`);
     if (filters.agentId) parts.push(Prisma.sql`agent_id = ${filters.agentId}`);
@@ -202,11 +205,11 @@ export const spansRepository = {
     const dir = direction === "desc" ? Prisma.sql`DESC` : Prisma.sql`ASC`;
     // Prisma's order: nulls last ascending, first descending (PostgreSQL's default).
     const [rows, counted] = await Promise.all([
-      db.$queryRaw<RawSpan[]>`
+      runSql<RawSpan>(sql, Prisma.sql`
         SELECT * FROM spans WHERE ${where}
         ORDER BY ${Prisma.raw(TIME_COLUMNS[field])} ${dir}, id ASC
-        LIMIT ${page.pageSize} OFFSET ${page.offset}`,
-      db.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM spans WHERE ${where}`,
+        LIMIT ${page.pageSize} OFFSET ${page.offset}`),
+      runSql<{ n: number }>(sql, Prisma.sql`SELECT count(*)::int AS n FROM spans WHERE ${where}`),
     ]);
     return { items: rows.map(fromRaw), count: counted[0]?.n ?? 0 };
   },

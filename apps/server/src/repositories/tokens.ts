@@ -1,3 +1,4 @@
+import type { SqlDriver } from "../db/database.js";
 import type { Db } from "./types.js";
 
 export interface NewToken {
@@ -29,11 +30,14 @@ export const tokensRepository = {
   findByHash(db: Db, tokenHash: string) {
     return db.apiToken.findUnique({ where: { tokenHash } });
   },
-  async credentials(db: Db, tokenHash: string): Promise<TokenCredentials | null> {
-    const rows = await db.$queryRaw<TokenCredentials[]>`
-      SELECT id, account_id AS "accountId", token_hash AS "tokenHash", scopes, agent_id AS "agentId", status,
-             expires_at AS "expiresAt", last_used_at AS "lastUsedAt"
-      FROM api_tokens WHERE token_hash = ${tokenHash}`;
+  /** The token lookup of every request: plain SQL, without Prisma's per-query machinery. */
+  async credentials(sql: SqlDriver, tokenHash: string): Promise<TokenCredentials | null> {
+    const rows = await sql.query<TokenCredentials>(
+      `SELECT id, account_id AS "accountId", token_hash AS "tokenHash", scopes, agent_id AS "agentId", status,
+              expires_at AS "expiresAt", last_used_at AS "lastUsedAt"
+       FROM api_tokens WHERE token_hash = $1`,
+      [tokenHash],
+    );
     return rows[0] ?? null;
   },
   create(db: Db, data: NewToken) {

@@ -1,4 +1,4 @@
-import type { Prisma } from "../../db/database.js";
+import type { Prisma, SqlDriver } from "../../db/database.js";
 import { accountsRepository } from "../../repositories/accounts.js";
 import { tokensRepository, type NewToken } from "../../repositories/tokens.js";
 import type { Db } from "../../repositories/types.js";
@@ -23,7 +23,11 @@ export interface BootstrapResult {
 }
 
 export class AccountsService {
-  constructor(private readonly prisma: Prisma) {}
+  constructor(
+    private readonly prisma: Prisma,
+    /** For the token lookup on every request (see SqlDriver). */
+    private readonly sql: SqlDriver,
+  ) {}
 
   /**
    * First start: create the default account (with its default environment). When `adminToken` is
@@ -105,7 +109,7 @@ export class AccountsService {
   async authenticate(secret: string | undefined, now = new Date()): Promise<AuthContext> {
     if (secret === undefined) throw new AppError("not_authenticated", "missing bearer token: send Authorization: Bearer <token>");
     const hash = hashSecret(secret);
-    const token = await tokensRepository.credentials(this.prisma, hash);
+    const token = await tokensRepository.credentials(this.sql, hash);
     if (!token || !sameHash(token.tokenHash, hash)) throw new AppError("bad_authtoken", "invalid token");
     if (token.status !== "active") throw new AppError("bad_authtoken", `token is ${token.status}`);
     if (token.expiresAt && token.expiresAt <= now) throw new AppError("bad_authtoken", "token has expired");

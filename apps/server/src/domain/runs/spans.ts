@@ -1,5 +1,5 @@
 import type { PayloadValidation, SpanTypeSchemaDetails } from "@spyglass/contracts";
-import type { Prisma } from "../../db/database.js";
+import type { Prisma, SqlDriver } from "../../db/database.js";
 import type { Page } from "../../http/list.js";
 import { instancesRepository } from "../../repositories/instances.js";
 import { schemaVersionsRepository } from "../../repositories/versions.js";
@@ -72,6 +72,7 @@ function verdict(issues: ValidationIssue[], checked: boolean): PayloadValidation
 export class SpansService {
   constructor(
     private readonly prisma: Prisma,
+    private readonly sql: SqlDriver,
     private readonly instances: InstancesService,
     private readonly spanTypes: SpanTypeCache,
     private readonly strict: boolean,
@@ -119,7 +120,7 @@ export class SpansService {
         fields: [{ path: "query.agent_instance_id", message: "is required (or agent_id)", code: "required_value" }],
       });
     }
-    return spansRepository.list(this.prisma, auth.accountId, filters, page, orderBy);
+    return spansRepository.list(this.sql, auth.accountId, filters, page, orderBy);
   }
 
   /** Span type titles for serializing spans of many runs: run id → (schema name → title). */

@@ -1,4 +1,4 @@
-import type { Prisma } from "../../db/database.js";
+import type { Prisma, SqlDriver } from "../../db/database.js";
 import { agentsRepository } from "../../repositories/agents.js";
 import { tracesRepository, type TraceFilters, type TraceOrderField } from "../../repositories/traces.js";
 import type { AuthContext } from "../accounts/service.js";
@@ -17,10 +17,13 @@ export interface TraceListRequest extends PageRequest {
 
 /** Reading runs as traces (header + spans) and recording their outcome. */
 export class TracesService {
-  constructor(private readonly prisma: Prisma) {}
+  constructor(
+    private readonly prisma: Prisma,
+    private readonly sql: SqlDriver,
+  ) {}
 
   async list(auth: AuthContext, req: TraceListRequest) {
-    const { rows, total } = await tracesRepository.listTraces(this.prisma, auth.accountId, req.filters, {
+    const { rows, total } = await tracesRepository.listTraces(this.sql, auth.accountId, req.filters, {
       orderBy: req.orderBy,
       direction: req.direction,
       offset: (req.page - 1) * req.pageSize,
@@ -38,8 +41,8 @@ export class TracesService {
   async get(auth: AuthContext, traceId: string) {
     // Both reads at once (spans of a missing trace are simply none).
     const [trace, spans] = await Promise.all([
-      tracesRepository.findTrace(this.prisma, auth.accountId, traceId),
-      tracesRepository.listSpans(this.prisma, auth.accountId, traceId),
+      tracesRepository.findTrace(this.sql, auth.accountId, traceId),
+      tracesRepository.listSpans(this.sql, auth.accountId, traceId),
     ]);
     if (!trace) throw notFound("trace");
     return { trace, spans };
