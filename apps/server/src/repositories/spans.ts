@@ -81,7 +81,7 @@ const recordSql = (accountId: string, from: string, r: SpanWriteRecord | undefin
   r && row
     ? Prisma.sql`, rec AS (
         INSERT INTO idempotency_records (account_id, key, request_hash, status_code, response_body, inserted_at, expires_at)
-        SELECT ${accountId}, ${r.key}, ${r.requestHash}, ${r.statusCode}, ${r.body(row)}, now(), ${r.expiresAt} FROM ${Prisma.raw(from)}
+        SELECT ${accountId}, ${r.key}, ${r.requestHash}, ${r.statusCode}::int, ${r.body(row)}, now(), ${r.expiresAt}::timestamptz FROM ${Prisma.raw(from)}
       )`
     : Prisma.empty;
 
@@ -103,7 +103,7 @@ export const spansRepository = {
    * after it; the sweeper closes such stragglers.
    * Null when a guard failed: the caller works out which.
    */
-  async createGuarded(db: Db, s: NewSpan, record?: SpanWriteRecord): Promise<SpanRow | null> {
+  async createGuarded(sql: SqlDriver, s: NewSpan, record?: SpanWriteRecord): Promise<SpanRow | null> {
     const row: SpanRow = {
       accountId: s.accountId, id: s.id, agentInstanceId: s.agentInstanceId, agentId: s.agentId, parentSpanId: s.parentSpanId,
       schemaName: s.schemaName, name: null, status: s.status, payload: s.payload as SpanRow["payload"],
@@ -112,7 +112,7 @@ export const spansRepository = {
       durationMs: s.durationMs === null ? null : BigInt(s.durationMs), model: null, inputTokens: null, outputTokens: null,
       totalTokens: null, costUsd: null, errorMessage: null, metadata: null, insertedAt: s.at, updatedAt: s.at,
     };
-    const rows = await db.$queryRaw<RawSpan[]>`
+    const rows = await runSql<RawSpan>(sql, Prisma.sql`
       WITH run AS (
         SELECT id FROM agent_instances
         WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND status IN ('pending', 'active')
@@ -133,15 +133,15 @@ export const spansRepository = {
       ON CONFLICT (account_id, id) DO NOTHING
       RETURNING *
       )${recordSql(s.accountId, "ins", record, row)}
-      SELECT * FROM ins`;
+      SELECT * FROM ins`);
     return rows[0] ? fromRaw(rows[0]) : null;
   },
   /** A span with what finishing it needs to know about its run, in one read. */
-  async findWithRun(db: Db, accountId: string, id: string) {
-    const rows = await db.$queryRaw<(RawSpan & { run_status: string; run_termination_reason: string | null; run_schema_version_id: string | null })[]>`
+  async findWithRun(sql: SqlDriver, accountId: string, id: string) {
+    const rows = await runSql<RawSpan & { run_status: string; run_termination_reason: string | null; run_schema_version_id: string | null }>(sql, Prisma.sql`
       SELECT s.*, i.status AS run_status, i.termination_reason AS run_termination_reason, i.agent_schema_version_id AS run_schema_version_id
       FROM spans s JOIN agent_instances i ON i.account_id = s.account_id AND i.id = s.agent_instance_id
-      WHERE s.account_id = ${accountId} AND s.id = ${id}`;
+      WHERE s.account_id = ${accountId} AND s.id = ${id}`);
     const r = rows[0];
     return r
       ? { span: fromRaw(r), run: { status: r.run_status, terminationReason: r.run_termination_reason, agentSchemaVersionId: r.run_schema_version_id } }
@@ -149,7 +149,7 @@ export const spansRepository = {
   },
   /** Compare-and-set on status: of concurrent finishes of one span exactly one wins (null for the losers). */
   async finish(
-    db: Db,
+    sql: SqlDriver,
     accountId: string,
     id: string,
     from: string,
@@ -163,19 +163,20 @@ export const spansRepository = {
       resultPayload: d.resultPayload as SpanRow["resultPayload"], summary: d.summary,
       payloadValidation: d.payloadValidation as SpanRow["payloadValidation"], updatedAt: d.at,
     };
-    const rows = await db.$queryRaw<RawSpan[]>`
+    const rows = await runSql<RawSpan>(sql, Prisma.sql`
       WITH touched AS (
         UPDATE agent_instances SET last_activity_at = now()
         WHERE account_id = ${accountId} AND id = (SELECT agent_instance_id FROM spans WHERE account_id = ${accountId} AND id = ${id})
           AND last_activity_at < now() - interval '60 seconds'
       ), upd AS (
-      UPDATE spans SET status = ${d.status}, started_at = ${d.startedAt}, finished_at = ${d.finishedAt}, duration_ms = ${d.durationMs},
+      UPDATE spans SET status = ${d.status}, started_at = ${d.startedAt}::timestamptz, finished_at = ${d.finishedAt}::timestamptz,
+             duration_ms = ${d.durationMs}::bigint,
              result_payload = ${jsonText(d.resultPayload)}::jsonb, summary = ${d.summary},
              payload_validation = ${jsonText(d.payloadValidation)}::jsonb, updated_at = ${d.at}::timestamptz
       WHERE account_id = ${accountId} AND id = ${id} AND status = ${from}
       RETURNING *
       )${recordSql(accountId, "upd", record, row)}
-      SELECT * FROM upd`;
+      SELECT * FROM upd`);
     return rows[0] ? fromRaw(rows[0]) : null;
   },
   /** Closes the run's open spans at `at`: active ones fail, pending ones are cancelled. */

@@ -40,13 +40,13 @@ function prepare(services: Services, actions: ReturnType<typeof runActions>, ite
     case "agent_spans/create": {
       const source = rest.details && typeof rest.details === "object" ? rest.details : rest;
       const { idempotency_key: _inner, ...details } = parseInput(AgentSpanCreateDetailsSchema, source, `${prefix}.details`);
-      return { span: (auth, idem) => services.spans.create(auth, details, undefined, idem) };
+      return { span: (auth, idem) => services.spans.create(auth, details, idem) };
     }
     case "agent_spans/finish": {
       const id = targetId(rest, "agent_span_id", prefix);
       const { agent_span_id: _a, id: _i, ...body } = rest;
       const input = parseInput(AgentSpanFinishSchema, body, prefix);
-      return { span: (auth, idem) => services.spans.finish(auth, id, input, undefined, idem) };
+      return { span: (auth, idem) => services.spans.finish(auth, id, input, idem) };
     }
     case "agent_instances/register": {
       const input = parseInput(RegisterInstanceSchema, rest, prefix);

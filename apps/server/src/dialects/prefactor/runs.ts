@@ -183,12 +183,12 @@ export function registerRunRoutes(router: Router, services: Services): void {
   router.post("/agent_spans", async (req, res) => {
     const body = parseInput(AgentSpanCreateSchema, req.body);
     const { idempotency_key: innerKey, ...details } = body.details;
-    await sendSpanWrite(req, res, body.idempotency_key ?? innerKey, (auth, idem) => services.spans.create(auth, details, undefined, idem));
+    await sendSpanWrite(req, res, body.idempotency_key ?? innerKey, (auth, idem) => services.spans.create(auth, details, idem));
   });
   router.post("/agent_spans/:id/finish", async (req, res) => {
     const body = parseInput(AgentSpanFinishSchema, req.body ?? {});
     const id = idOf(req.params);
-    await sendSpanWrite(req, res, body.idempotency_key, (auth, idem) => services.spans.finish(auth, id, body, undefined, idem));
+    await sendSpanWrite(req, res, body.idempotency_key, (auth, idem) => services.spans.finish(auth, id, body, idem));
   });
   router.get("/agent_spans", async (req, res) => {
     const auth = authOf(req);

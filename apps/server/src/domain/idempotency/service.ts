@@ -28,11 +28,12 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? "null";
 }
 
-/** A unique violation raised by PostgreSQL through Prisma (e.g. a key recorded concurrently). */
+/** A unique violation raised by PostgreSQL (e.g. a key recorded concurrently). */
 export function isUniqueViolation(error: unknown): boolean {
   const e = error as { code?: string; meta?: { driverAdapterError?: { cause?: { kind?: string; originalCode?: string } } } };
   const cause = e.meta?.driverAdapterError?.cause;
-  return e.code === "P2002" || cause?.kind === "UniqueConstraintViolation" || cause?.originalCode === "23505";
+  // Prisma's own code, the driver error wrapped by Prisma, or the driver's error itself.
+  return e.code === "P2002" || e.code === "23505" || cause?.kind === "UniqueConstraintViolation" || cause?.originalCode === "23505";
 }
 
 export function requestFingerprint(method: string, path: string, body: unknown): string {

@@ -169,7 +169,9 @@ export class SpansService {
     return new AppError("unexpected", "the span could not be recorded");
   }
 
-  async create(auth: AuthContext, input: CreateSpanInput, db: Db = this.prisma, idem?: SpanIdempotency): Promise<{ span: Span; title: string }> {
+  /** Span writes run on the plain driver: one statement each, the hot path of the Prefactor dialect. */
+  async create(auth: AuthContext, input: CreateSpanInput, idem?: SpanIdempotency): Promise<{ span: Span; title: string }> {
+    const db = this.prisma;
     requireScope(auth, "write");
     const run = await this.factsOf(auth, input.agent_instance_id, db);
     assertAgentAllowed(auth, run.agentId);
@@ -201,7 +203,7 @@ export class SpansService {
 
     const id = input.id ?? generatePfid(auth.partition);
     const title = type?.title ?? input.schema_name;
-    const span = await spansRepository.createGuarded(db, {
+    const span = await spansRepository.createGuarded(this.sql, {
       accountId: auth.accountId,
       id,
       agentInstanceId: input.agent_instance_id,
@@ -222,9 +224,10 @@ export class SpansService {
     return { span, title };
   }
 
-  async finish(auth: AuthContext, id: string, input: FinishSpanInput, db: Db = this.prisma, idem?: SpanIdempotency): Promise<{ span: Span; title: string }> {
+  async finish(auth: AuthContext, id: string, input: FinishSpanInput, idem?: SpanIdempotency): Promise<{ span: Span; title: string }> {
     requireScope(auth, "write");
-    const found = await spansRepository.findWithRun(db, auth.accountId, id);
+    const db = this.prisma;
+    const found = await spansRepository.findWithRun(this.sql, auth.accountId, id);
     if (!found) throw notFound("agent span");
     const { span, run } = found;
     assertAgentAllowed(auth, span.agentId);
@@ -249,7 +252,7 @@ export class SpansService {
 
     const title = type?.title ?? span.name ?? span.schemaName;
     const finished = await spansRepository.finish(
-      db,
+      this.sql,
       auth.accountId,
       id,
       span.status,
