@@ -42,6 +42,31 @@ function sqlMessage(error: unknown): string {
 export const MONTHLY_LIMIT_MESSAGE = "Monthly event limit exceeded.";
 
 /**
+ * At most `limit` batches are written at once; the others wait their turn in arrival order. More
+ * concurrent batch writes only contend in PostgreSQL (relation extension, WAL) without adding
+ * throughput, make latency depend on who wins, and would take every pooled connection from the
+ * dashboards' reads during an ingest flood.
+ */
+export class WriteGate {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active < this.limit) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      // Hand the slot to the next in line, or free it.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
+}
+
+/**
  * Batch ingestion of traces (runs) and spans. Each trace is stored atomically with its spans;
  * one bad trace does not reject the others. Repeats move data forward only.
  */
@@ -50,9 +75,13 @@ export class TraceIngestService {
     private readonly prisma: Prisma,
     private readonly sql: SqlDriver,
     private readonly catalog: CatalogService,
-    private readonly config: Pick<Config, "EVENT_LIMIT_MONTHLY">,
+    private readonly config: Pick<Config, "EVENT_LIMIT_MONTHLY" | "DB_POOL_SIZE">,
     private readonly logger?: Logger,
-  ) {}
+  ) {
+    this.gate = new WriteGate(Math.max(1, Math.floor(config.DB_POOL_SIZE / 4)));
+  }
+
+  private readonly gate: WriteGate;
 
   async ingestBatch(auth: AuthContext, items: { index: number; item: AvTraceBatchItem }[], now = new Date()): Promise<BatchOutcome> {
     const errors: BatchError[] = [];
@@ -141,7 +170,7 @@ export class TraceIngestService {
   private async write(auth: AuthContext, agents: { name: string; newId: string }[], traces: NormalizedTrace[]): Promise<{ idx: number; reason: string }[]> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await tracesRepository.ingestBatch(this.sql, auth.accountId, agents, traces);
+        return await this.gate.run(() => tracesRepository.ingestBatch(this.sql, auth.accountId, agents, traces));
       } catch (error) {
         const state = sqlState(error);
         if (state && RETRYABLE.has(state) && attempt < 5) continue;
