@@ -12,10 +12,11 @@ import { applyMigrations, migrationsUpToDate } from "./migrations.js";
 export type Prisma = PrismaClient;
 
 /**
- * Plain parameterized SQL on the same connections Prisma uses, for the few statements whose
- * parameters are large (a batch of spans as one JSON text): Prisma serializes every raw
- * parameter to JSON and parses it back before the driver sees it, which on a 100-span batch
- * cost more than the rest of the request's database handling. Repositories only.
+ * Plain parameterized SQL on the same connections Prisma uses (its pg pool, or the PGlite
+ * instance), for the hot paths: the token lookup of every request, span writes, the dashboard's
+ * reads and batch ingest. Prisma's per-query machinery cost 0.5–0.8 ms a query here, more than
+ * those queries, and it serializes every raw parameter to JSON and back (a 100-span batch is one
+ * ~200 KB parameter). Repositories only; they build the SQL with Prisma.sql (see runSql).
  */
 export interface SqlDriver {
   query<T>(text: string, params: unknown[]): Promise<T[]>;
