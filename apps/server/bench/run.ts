@@ -32,6 +32,8 @@ const USAGE = `usage: pnpm bench [options]
   --only PHASE       ingest | query (default both)
   --ingest-spans N   spans of the AgentVista c=16 phase (default 40000; c=1 gets N/4, c=4 N/2,
                      Prefactor create+finish N/4, bulk N/2)
+  --ingest-phases L  which ingest phases, comma-separated: av (AgentVista batches and the floor),
+                     pf (Prefactor create+finish), bulk (Prefactor bulk); default av,pf,bulk
   --queries N        requests per query kind (default 200)
   --pglite           run the server on the embedded database (temp data dir) instead of PostgreSQL
   --server src|dist  src/index.ts through tsx, or the built dist/index.js (what \`pnpm start\` runs;
@@ -50,6 +52,7 @@ const { values: args } = parseArgs({
     spans: { type: "string" },
     only: { type: "string" },
     "ingest-spans": { type: "string" },
+    "ingest-phases": { type: "string", default: "av,pf,bulk" },
     queries: { type: "string" },
     pglite: { type: "boolean", default: false },
     server: { type: "string", default: "src" },
@@ -86,6 +89,14 @@ if (args.only !== undefined && args.only !== "ingest" && args.only !== "query") 
   process.exit(2);
 }
 
+const INGEST_PHASES = ["av", "pf", "bulk"] as const;
+const ingestPhases = new Set(args["ingest-phases"]!.split(",").map((p) => p.trim()).filter(Boolean));
+for (const p of ingestPhases) {
+  if (!(INGEST_PHASES as readonly string[]).includes(p)) {
+    console.error(`bench: --ingest-phases takes a comma-separated list of ${INGEST_PHASES.join(", ")}; got '${p}'\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
 const smoke = args.smoke!;
 const seed = args.seed!;
 const querySpans = positive("spans", args.spans, smoke ? 20_000 : 1_000_000);
@@ -140,7 +151,7 @@ class Driver {
       const waiter = this.pending.get(message.id);
       if (!waiter) return;
       if (message.type === "window") {
-        const cpu = cpuMsOf(server!.pid);
+        const cpu = cpuMsOf(cpuPid ?? server!.pid);
         const wall = performance.now();
         if (message.edge === "start") {
           [waiter.cpu, waiter.wall] = [cpu, wall];
@@ -193,6 +204,8 @@ for (const name of ["DB_POOL_SIZE", "SPAN_VALIDATION", "WEB_CONCURRENCY"]) if (p
 if (process.env.SERVER_NODE_OPTIONS) serverEnv.NODE_OPTIONS = process.env.SERVER_NODE_OPTIONS;
 
 let server: ServerProcess | null = null;
+/** The process whose CPU the driver's windows measure, when not the server (the request floor's). */
+let cpuPid: number | null = null;
 let sampler: RssSampler | null = null;
 let driver: Driver | null = null;
 let pgConn: SqlConn | null = null;
@@ -291,6 +304,8 @@ interface IngestResults {
   floorSpansPerSec: number;
   floorRuns: number[];
   rssPeakMb: number;
+  /** The Prefactor workload's own floor (bare node:http, one statement per request); null on PGlite. */
+  pfFloorSpansPerSec: number | null;
 }
 
 const FLOOR_ACCOUNT = "bench-floor";
@@ -373,7 +388,7 @@ async function ingest(): Promise<IngestResults> {
 
   // AgentVista batches at concurrency 1, 4, 16.
   const avProbe = unavailable(await http("POST", "/api/v1/traces/batch", { traces: [] }), null);
-  for (const [c, spans] of sizes.av) {
+  for (const [c, spans] of ingestPhases.has("av") ? sizes.av : []) {
     const phase = "AgentVista batch (100 spans)";
     if (avProbe) {
       rows.push({ phase, concurrency: c, requests: null, spans: 0, spansPerSec: NaN, p50: null, p99: null, ofFloor: null, errors: 0, skipped: avProbe });
@@ -393,11 +408,18 @@ async function ingest(): Promise<IngestResults> {
     log(`ingest: floor (unnest INSERT, 500 rows, one connection) × ${sizes.floorReps}`);
     floorRuns = await direct((conn) => ingestFloor(conn, floorPlan, sizes.floorReps));
   };
-  if (mode === "postgresql") await runFloor();
+  if (mode === "postgresql" && ingestPhases.has("av")) await runFloor();
 
   // Prefactor create (active) + finish, one request each, concurrency 16.
-  {
+  let pfFloor: IngestRow | null = null;
+  if (ingestPhases.has("pf")) {
     const phase = "Prefactor span create+finish";
+    // Its floor first: the same workload against a bare node:http server doing one statement per
+    // request (floor-server.ts). PostgreSQL only: PGlite takes one process at a time.
+    if (mode === "postgresql") {
+      log(`ingest: request floor (bare node:http, one statement per request), concurrency 16, ${int(sizes.pf)} spans`);
+      pfFloor = await requestFloor(sizes.pf);
+    }
     const reg = await http("POST", "/api/v1/agent_instance/register", registerBody(agentDefs()[0]!));
     let why = unavailable(reg, [200, 201]);
     if (!why) why = unavailable(await http("POST", "/api/v1/agent_spans", { details: {} }), null);
@@ -407,13 +429,14 @@ async function ingest(): Promise<IngestResults> {
       const r = await ingestJob({ kind: "pf-spans", ...target(), ...base, concurrency: 16, spans: Math.round(sizes.pf), warmupSpans: sizes.pfWarm });
       reportErrors("Prefactor create+finish", r);
       const row = ingestRow(phase, 16, r, ["create", "finish"]);
+      row.ofFloor = pfFloor ? row.spansPerSec / pfFloor.spansPerSec : null;
       row.note = `create p50 ${fmt(percentile(r.latencies.create ?? [], 50))} / p99 ${fmt(percentile(r.latencies.create ?? [], 99))} ms; finish p50 ${fmt(percentile(r.latencies.finish ?? [], 50))} / p99 ${fmt(percentile(r.latencies.finish ?? [], 99))} ms`;
       rows.push(row);
     }
   }
 
   // Prefactor bulk: agent_spans/create items with a terminal status, 50–100 per request.
-  {
+  if (ingestPhases.has("bulk")) {
     const phase = "Prefactor bulk (50–100 items)";
     const { why, shape } = await probeBulk();
     if (why) rows.push({ phase, concurrency: 16, requests: null, spans: 0, spansPerSec: NaN, p50: null, p99: null, ofFloor: null, errors: 0, skipped: why });
@@ -429,9 +452,9 @@ async function ingest(): Promise<IngestResults> {
   }
   const rssPeakMb = sampler!.peak("ingest");
 
-  if (mode === "pglite") await runFloor();
+  if (mode === "pglite" && ingestPhases.has("av")) await runFloor();
   const floorSpansPerSec = median(floorRuns);
-  for (const row of rows) if (!row.skipped) row.ofFloor = row.spansPerSec / floorSpansPerSec;
+  for (const row of rows) if (!row.skipped && !row.phase.startsWith("Prefactor span")) row.ofFloor = row.spansPerSec / floorSpansPerSec;
   const floorRow: IngestRow = {
     phase: `floor: INSERT…unnest, 500 rows, 1 connection (median of ${floorRuns.length})`,
     concurrency: 1,
@@ -443,7 +466,29 @@ async function ingest(): Promise<IngestResults> {
     ofFloor: 1,
     errors: 0,
   };
-  return { rows: [floorRow, ...rows], floorSpansPerSec, floorRuns, rssPeakMb };
+  return { rows: [floorRow, ...(pfFloor ? [pfFloor] : []), ...rows], floorSpansPerSec, floorRuns, rssPeakMb, pfFloorSpansPerSec: pfFloor?.spansPerSec ?? null };
+}
+
+const PF_FLOOR_PHASE = "floor: bare node:http, 1 statement per request";
+
+/**
+ * The Prefactor create+finish workload against floor-server.ts (no framework, no auth, no
+ * validation, one INSERT or UPDATE per request into a copy of `spans`): what any HTTP server that
+ * stores each request durably can reach on this machine with this driver. Its "of floor" is 100%.
+ */
+async function requestFloor(spans: number): Promise<IngestRow> {
+  await direct((c) => c.query("CREATE TABLE bench_floor_spans (LIKE spans INCLUDING DEFAULTS INCLUDING INDEXES)"));
+  const floor = await startServer({ DATABASE_URL: dbUrl, DB_POOL_SIZE: process.env.DB_POOL_SIZE ?? "20" }, { dist, script: "bench/floor-server.ts" });
+  cpuPid = floor.pid;
+  try {
+    const r = await driver!.run({ kind: "pf-spans", baseUrl: floor.baseUrl, token, seed, anchor, concurrency: 16, spans: Math.round(spans), warmupSpans: sizes.pfWarm });
+    reportErrors("request floor", r);
+    return { ...ingestRow(PF_FLOOR_PHASE, 16, r, ["create", "finish"]), ofFloor: 1 };
+  } finally {
+    cpuPid = null;
+    await floor.stop();
+    await direct((c) => c.query("DROP TABLE bench_floor_spans"));
+  }
 }
 
 /** Checks /bulk exists and which item shape it takes (create body under `details`, or flat). */
@@ -580,10 +625,11 @@ function targets(ing: IngestResults | null, q: QueryResults | null, hwmMb: numbe
       verdict: verdict(ran ? av16.p99! <= 250 : null),
     });
     const pf = ing.rows.find((r) => r.phase.startsWith("Prefactor span"));
+    const pfFloorNote = ing.pfFloorSpansPerSec === null ? "" : ` (request floor ${int(ing.pfFloorSpansPerSec)} spans/s)`;
     out.push({
       target: "Prefactor span create+finish, c=16",
-      measured: pf && !pf.skipped ? `${int(pf.spansPerSec)} spans/s` : "–",
-      limit: "≥ 3,000 spans/s",
+      measured: pf && !pf.skipped ? `${int(pf.spansPerSec)} spans/s${pf.ofFloor === null ? "" : ` = ${pct(pf.ofFloor)} of its floor`}` : "–",
+      limit: `≥ 3,000 spans/s${pfFloorNote}`,
       verdict: verdict(pf && !pf.skipped ? pf.spansPerSec >= 3000 : null),
     });
     // The issue ties the memory limit to AgentVista batch ingest; the whole-run figure below is the

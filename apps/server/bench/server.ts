@@ -35,15 +35,17 @@ export function migrateDatabase(env: Record<string, string>, opts: { dist: boole
 }
 
 /**
- * Starts `src/index.ts` through tsx (default) or the built `dist/index.js`, with only the variables
- * given (plus PATH), so the developer's shell cannot change what is measured.
+ * Starts `src/index.ts` through tsx (default) or the built `dist/index.js` — or another server
+ * `script` of the bench's own, through tsx — with only the variables given (plus PATH), so the
+ * developer's shell cannot change what is measured. Ready when GET /readyz answers 200.
  */
-export async function startServer(env: Record<string, string>, opts: { dist: boolean }): Promise<ServerProcess> {
+export async function startServer(env: Record<string, string>, opts: { dist: boolean; script?: string }): Promise<ServerProcess> {
   const port = await freePort();
   // SERVER_NODE_ARGS: node flags NODE_OPTIONS does not allow, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const nodeArgs = (process.env.SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
-  const entry = [...nodeArgs, ...(opts.dist ? ["dist/index.js"] : ["--import", "tsx", "--conditions=@spyglass/source", "src/index.ts"])];
-  if (opts.dist && !existsSync(`${serverRoot}/dist/index.js`)) {
+  const nodeArgs = opts.script ? [] : (process.env.SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
+  const source = ["--import", "tsx", "--conditions=@spyglass/source", opts.script ?? "src/index.ts"];
+  const entry = [...nodeArgs, ...(opts.dist && !opts.script ? ["dist/index.js"] : source)];
+  if (opts.dist && !opts.script && !existsSync(`${serverRoot}/dist/index.js`)) {
     throw new Error("--server dist: apps/server/dist/index.js is missing; run `pnpm build` first");
   }
   const child = spawn(process.execPath, entry, {
