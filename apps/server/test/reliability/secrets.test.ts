@@ -119,6 +119,15 @@ describe("logs", () => {
       for (const form of forms(secret)) expect(log.includes(form), `the ${name} secret reached the log`).toBe(false);
     }
   });
+
+  it("say which request each line is about, under the id the client sees", async () => {
+    const start = logLines.length;
+    await request(app).get("/api/v1/ping?verbose=1").set("Authorization", `Bearer ${secrets.admin}`).set("X-Request-Id", "log-line-1").expect(200);
+    const lines = logLines.slice(start).map((l) => JSON.parse(l) as Record<string, any>);
+    const line = lines.find((l) => l.req?.id === "log-line-1");
+    expect(line).toMatchObject({ level: 30, msg: "request completed", req: { method: "GET", path: "/api/v1/ping" }, res: { status: 200 } });
+    expect(typeof line!.responseTime).toBe("number");
+  });
 });
 
 let restoreDatabase: (() => Promise<void>) | undefined;
