@@ -85,6 +85,24 @@ const recordSql = (accountId: string, from: string, r: SpanWriteRecord | undefin
       )`
     : Prisma.empty;
 
+/** A token to check inside a write statement (its request recalled it: AccountsService.recall). */
+export interface TokenCheck {
+  tokenId: string;
+  scope: string;
+}
+
+/**
+ * The caller's token is still usable: the same test as authentication (active, not expired,
+ * holding the scope), inside the statement; TRUE when the token was read for this request.
+ */
+function tokenGuardSql(token: TokenCheck | null): Prisma.Sql {
+  if (!token) return Prisma.sql`TRUE`;
+  return Prisma.sql`EXISTS (
+    SELECT 1 FROM api_tokens t
+    WHERE t.id = ${token.tokenId} AND t.status = 'active' AND (t.expires_at IS NULL OR t.expires_at > now()) AND ${token.scope} = ANY(t.scopes)
+  )`;
+}
+
 export const spansRepository = {
   findById(db: Db, accountId: string, id: string) {
     return db.span.findUnique({ where: { accountId_id: { accountId, id } } });
@@ -103,7 +121,7 @@ export const spansRepository = {
    * after it; the sweeper closes such stragglers.
    * Null when a guard failed: the caller works out which.
    */
-  async createGuarded(sql: SqlDriver, s: NewSpan, record?: SpanWriteRecord): Promise<SpanRow | null> {
+  async createGuarded(sql: SqlDriver, s: NewSpan, record: SpanWriteRecord | undefined, token: TokenCheck | null): Promise<SpanRow | null> {
     const row: SpanRow = {
       accountId: s.accountId, id: s.id, agentInstanceId: s.agentInstanceId, agentId: s.agentId, parentSpanId: s.parentSpanId,
       schemaName: s.schemaName, name: null, status: s.status, payload: s.payload as SpanRow["payload"],
@@ -112,10 +130,10 @@ export const spansRepository = {
       durationMs: s.durationMs === null ? null : BigInt(s.durationMs), model: null, inputTokens: null, outputTokens: null,
       totalTokens: null, costUsd: null, errorMessage: null, metadata: null, insertedAt: s.at, updatedAt: s.at,
     };
-    const rows = await runSql<RawSpan>(sql, Prisma.sql`
+    const rows = await runSql<{ id: string }>(sql, Prisma.sql`
       WITH run AS (
         SELECT id FROM agent_instances
-        WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND status IN ('pending', 'active')
+        WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND status IN ('pending', 'active') AND ${tokenGuardSql(token)}
       ), touched AS (
         UPDATE agent_instances SET last_activity_at = now()
         WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND last_activity_at < now() - interval '60 seconds'
@@ -131,10 +149,12 @@ export const spansRepository = {
         SELECT 1 FROM spans p WHERE p.account_id = ${s.accountId} AND p.id = ${s.parentSpanId} AND p.agent_instance_id = ${s.agentInstanceId}
       )
       ON CONFLICT (account_id, id) DO NOTHING
-      RETURNING *
+      RETURNING id
       )${recordSql(s.accountId, "ins", record, row)}
-      SELECT * FROM ins`);
-    return rows[0] ? fromRaw(rows[0]) : null;
+      SELECT id FROM ins`);
+    // The row as stored is the row built above (same values, same timestamps): reading it back
+    // would only cost PostgreSQL and the driver a round trip of the payload's JSON.
+    return rows[0] ? row : null;
   },
   /** A span with what finishing it needs to know about its run, in one read. */
   async findWithRun(sql: SqlDriver, accountId: string, id: string) {
@@ -147,7 +167,11 @@ export const spansRepository = {
       ? { span: fromRaw(r), run: { status: r.run_status, terminationReason: r.run_termination_reason, agentSchemaVersionId: r.run_schema_version_id } }
       : null;
   },
-  /** Compare-and-set on status: of concurrent finishes of one span exactly one wins (null for the losers). */
+  /**
+   * Compare-and-set on status: of concurrent finishes of one span exactly one wins (null for the
+   * losers); also null when the run was terminated meanwhile or the `token` check fails. `before` is
+   * the span as the caller knows it (read, or remembered from its creation).
+   */
   async finish(
     sql: SqlDriver,
     accountId: string,
@@ -155,7 +179,8 @@ export const spansRepository = {
     from: string,
     d: { status: string; startedAt: Date | null; finishedAt: Date; durationMs: number | null; resultPayload: unknown; summary: string | null; payloadValidation: unknown; at: Date },
     before: SpanRow,
-    record?: SpanWriteRecord,
+    record: SpanWriteRecord | undefined,
+    token: TokenCheck | null,
   ): Promise<SpanRow | null> {
     const row: SpanRow = {
       ...before,
@@ -163,21 +188,24 @@ export const spansRepository = {
       resultPayload: d.resultPayload as SpanRow["resultPayload"], summary: d.summary,
       payloadValidation: d.payloadValidation as SpanRow["payloadValidation"], updatedAt: d.at,
     };
-    const rows = await runSql<RawSpan>(sql, Prisma.sql`
-      WITH touched AS (
-        UPDATE agent_instances SET last_activity_at = now()
-        WHERE account_id = ${accountId} AND id = (SELECT agent_instance_id FROM spans WHERE account_id = ${accountId} AND id = ${id})
-          AND last_activity_at < now() - interval '60 seconds'
-      ), upd AS (
+    const rows = await runSql<{ id: string }>(sql, Prisma.sql`
+      WITH upd AS (
       UPDATE spans SET status = ${d.status}, started_at = ${d.startedAt}::timestamptz, finished_at = ${d.finishedAt}::timestamptz,
              duration_ms = ${d.durationMs}::bigint,
              result_payload = ${jsonText(d.resultPayload)}::jsonb, summary = ${d.summary},
              payload_validation = ${jsonText(d.payloadValidation)}::jsonb, updated_at = ${d.at}::timestamptz
-      WHERE account_id = ${accountId} AND id = ${id} AND status = ${from}
-      RETURNING *
+      WHERE account_id = ${accountId} AND id = ${id} AND status = ${from} AND ${tokenGuardSql(token)}
+        AND NOT EXISTS (
+          SELECT 1 FROM agent_instances i WHERE i.account_id = ${accountId} AND i.id = ${before.agentInstanceId} AND i.status = 'terminated'
+        )
+      RETURNING id
+      ), touched AS (
+        UPDATE agent_instances SET last_activity_at = now()
+        WHERE account_id = ${accountId} AND id = ${before.agentInstanceId}
+          AND last_activity_at < now() - interval '60 seconds' AND EXISTS (SELECT 1 FROM upd)
       )${recordSql(accountId, "upd", record, row)}
-      SELECT * FROM upd`);
-    return rows[0] ? fromRaw(rows[0]) : null;
+      SELECT id FROM upd`);
+    return rows[0] ? row : null;
   },
   /** Closes the run's open spans at `at`: active ones fail, pending ones are cancelled. */
   closeOpen(db: Db, accountId: string, instanceId: string, at: Date) {

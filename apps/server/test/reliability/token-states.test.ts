@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AvErrorSchema, buildOpenApiDocument, ErrorEnvelopeSchema } from "@spyglass/contracts";
 import { hashSecret } from "../../src/domain/accounts/tokens.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
+import { api, startedInstance } from "../helpers/prefactor.js";
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -60,6 +61,55 @@ describe.each(changes)("a %s token", (_state, data, reason) => {
     const res = await ctx.http().get("/api/v1/dashboard/traces").set("Authorization", `Bearer ${secret}`).expect(401);
     expect(Object.keys(res.body)).toEqual(["detail"]);
     expect(AvErrorSchema.parse(res.body).detail).toMatch(reason);
+  });
+});
+
+// Span writes recall a token the process has already authenticated instead of reading it again;
+// their statement checks the token instead. The promise is the same: the very next request fails.
+describe.each(changes)("a %s token on the per-span write routes", (_state, data, reason) => {
+  it("gets 401 on its next span create or finish, whatever else is wrong, and writes nothing", async () => {
+    const { id, secret } = await freshToken("sg_");
+    const a = api(ctx, secret);
+    const run = await startedInstance(ctx, {}, secret);
+    const created = async (status: string) =>
+      (await a.post("/agent_spans", { details: { agent_instance_id: run.id, schema_name: "llm", status, payload: { model: "m" } } }).expect(200)).body.details
+        .id as string;
+    const open = await created("active");
+    const keyed = await created("active");
+    await ctx.db.prisma.apiToken.update({ where: { id }, data });
+
+    const refused = [
+      await a.post("/agent_spans", { details: { agent_instance_id: run.id, schema_name: "llm", status: "active", payload: {} } }),
+      await a.post("/agent_spans", { details: { agent_instance_id: run.id, schema_name: "llm", status: "active", payload: {} }, idempotency_key: "k-1" }),
+      await a.post(`/agent_spans/${open}/finish`, { result_payload: { response: "r" } }),
+      await a.post(`/agent_spans/${keyed}/finish`, { idempotency_key: "k-2" }),
+      // Requests that would fail anyway still answer 401 first.
+      await a.post("/agent_spans", { details: { schema_name: "llm" } }),
+      await a.post(`/agent_spans/${open}/finish`, { status: "cancelled" }),
+      await a.post("/agent_spans/01nothingnothingnothingnothing00/finish", {}),
+    ];
+    for (const res of refused) {
+      expect(res.status, JSON.stringify(res.body)).toBe(401);
+      expect(ErrorEnvelopeSchema.parse(res.body)).toMatchObject({ code: "bad_authtoken", message: expect.stringMatching(reason) });
+    }
+    const spans = await ctx.db.prisma.span.findMany({ where: { agentInstanceId: run.id } });
+    expect(spans.map((s) => s.status).sort()).toEqual(["active", "active"]);
+  });
+});
+
+describe("a recalled token that is fine", () => {
+  it("creates and finishes spans with the same answers as a token read from the database", async () => {
+    const { secret } = await freshToken("sg_");
+    const a = api(ctx, secret);
+    const run = await startedInstance(ctx, {}, secret);
+    const first = await a.post("/agent_spans", { details: { agent_instance_id: run.id, schema_name: "llm", status: "active", payload: { model: "gpt-4o", prompt: "Hi" } } });
+    const second = await a.post("/agent_spans", { details: { agent_instance_id: run.id, schema_name: "llm", status: "active", payload: { model: "gpt-4o", prompt: "Hi" } } });
+    expect(first.status).toBe(200);
+    expect(second.status).toBe(200);
+    const finished = await a.post(`/agent_spans/${second.body.details.id}/finish`, { result_payload: { response: "Hello!" } }).expect(200);
+    const read = await a.get(`/agent_spans/${second.body.details.id}`).expect(200);
+    expect(finished.body).toEqual(read.body);
+    expect(read.body.details).toMatchObject({ status: "complete", summary: "gpt-4o: Hi → Hello!" });
   });
 });
 

@@ -10,12 +10,13 @@ import { respond } from "../../http/respond.js";
 import { iso } from "../shared.js";
 import { registerBulkRoutes } from "./bulk.js";
 import { registerCatalogRoutes } from "./catalog.js";
-import { registerRunRoutes } from "./runs.js";
+import { registerRunRoutes, registerSpanWriteRoutes } from "./runs.js";
 import { registerTokenRoutes } from "./tokens.js";
 
 /** Everything under /api/v1 that is not AgentVista's speaks the Prefactor wire format. */
 export function prefactorRouter(services: Services, config: Config): Router {
   const router = Router();
+  registerSpanWriteRoutes(router, services, ingress(services, config, { recallToken: true }));
   router.use(ingress(services, config));
 
   router.get("/ping", (req, res) => {

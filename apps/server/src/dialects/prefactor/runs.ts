@@ -1,4 +1,4 @@
-import type { Request, Response, Router } from "express";
+import type { Request, RequestHandler, Response, Router } from "express";
 import {
   AgentInstanceListSchema,
   AgentInstanceResponseSchema,
@@ -83,7 +83,8 @@ export async function writeSpanOnce(
     const outcome = presentSpan(span, title);
     return { status: outcome.status, text: JSON.stringify(outcome.body), replayed: false };
   }
-  const prior = await services.idempotency.replay(auth.accountId, key, fingerprint);
+  // A recalled token is checked before a stored response can be handed back (in parallel: no wait).
+  const [prior] = await Promise.all([services.idempotency.replay(auth.accountId, key, fingerprint), auth.check?.()]);
   if (prior) return { ...prior, replayed: true };
   let stored: { status: number; text: string } | undefined;
   const idem: SpanIdempotency = {
@@ -107,21 +108,52 @@ export async function writeSpanOnce(
   return { ...stored!, replayed: false };
 }
 
-export function registerRunRoutes(router: Router, services: Services): void {
-  const actions = runActions(services);
+const idOf = (params: Record<string, string | string[]>) => parseInput(IdParamSchema, params.id, "id");
 
+/**
+ * The per-span writes, the Prefactor hot path (two requests per span). They are registered with
+ * their own `ingress` handlers, ahead of the router's: theirs recall the caller's token (see
+ * AccountsService.recall), which every statement of a span write checks.
+ */
+export function registerSpanWriteRoutes(router: Router, services: Services, ingress: RequestHandler[]): void {
   async function sendSpanWrite(
     req: Request,
     res: Response,
     key: string | undefined,
     act: (auth: AuthContext, idem?: SpanIdempotency) => Promise<{ span: Span; title: string }>,
   ): Promise<void> {
-    const fingerprint = requestFingerprint(req.method, req.baseUrl + req.path, req.body);
+    // Hashing the body is only needed to recognise a retry under a key.
+    const fingerprint = key === undefined ? "" : requestFingerprint(req.method, req.baseUrl + req.path, req.body);
     const out = await writeSpanOnce(services, authOf(req), key, fingerprint, act);
     if (out.replayed) res.setHeader("Idempotent-Replayed", "true");
     res.status(out.status).type("application/json").send(out.text);
   }
-  const idOf = (params: Record<string, string | string[]>) => parseInput(IdParamSchema, params.id, "id");
+
+  // Whatever fails, a recalled token that is no longer usable answers 401 first, as it would have
+  // at authentication: no other error (nor what it would reveal) reaches such a caller.
+  const tokenFirst = (handler: RequestHandler): RequestHandler => async (req, res, next) => {
+    try {
+      await handler(req, res, next);
+    } catch (error) {
+      await req.auth?.check?.();
+      throw error;
+    }
+  };
+
+  router.post("/agent_spans", ...ingress, tokenFirst(async (req, res) => {
+    const body = parseInput(AgentSpanCreateSchema, req.body);
+    const { idempotency_key: innerKey, ...details } = body.details;
+    await sendSpanWrite(req, res, body.idempotency_key ?? innerKey, (auth, idem) => services.spans.create(auth, details, idem));
+  }));
+  router.post("/agent_spans/:id/finish", ...ingress, tokenFirst(async (req, res) => {
+    const body = parseInput(AgentSpanFinishSchema, req.body ?? {});
+    const id = idOf(req.params);
+    await sendSpanWrite(req, res, body.idempotency_key, (auth, idem) => services.spans.finish(auth, id, body, idem));
+  }));
+}
+
+export function registerRunRoutes(router: Router, services: Services): void {
+  const actions = runActions(services);
 
   router.post("/pfid/generate", async (req, res) => {
     const body = parseInput(PfidGenerateSchema, req.body ?? {});
@@ -180,16 +212,6 @@ export function registerRunRoutes(router: Router, services: Services): void {
     respond(res, 200, AgentInstanceResponseSchema, await instanceBody(services, auth, instance));
   });
 
-  router.post("/agent_spans", async (req, res) => {
-    const body = parseInput(AgentSpanCreateSchema, req.body);
-    const { idempotency_key: innerKey, ...details } = body.details;
-    await sendSpanWrite(req, res, body.idempotency_key ?? innerKey, (auth, idem) => services.spans.create(auth, details, idem));
-  });
-  router.post("/agent_spans/:id/finish", async (req, res) => {
-    const body = parseInput(AgentSpanFinishSchema, req.body ?? {});
-    const id = idOf(req.params);
-    await sendSpanWrite(req, res, body.idempotency_key, (auth, idem) => services.spans.finish(auth, id, body, idem));
-  });
   router.get("/agent_spans", async (req, res) => {
     const auth = authOf(req);
     requireScope(auth, "read");

@@ -13,7 +13,24 @@ export interface AuthContext {
   scopes: Scope[];
   /** Set for agent_deployment tokens: writes are limited to this agent. */
   agentId: string | null;
+  /**
+   * Set when this request's token was recalled from an earlier request instead of read (see
+   * AccountsService.recall): its state is then checked by the request's own write statement
+   * (tokenGuardSql), and anything done before or instead of such a statement must await this first.
+   * Rejects with 401 when the token is no longer usable.
+   */
+  check?: () => Promise<void>;
 }
+
+/** A credential as the last full authentication of its secret found it. */
+interface Recalled {
+  auth: AuthContext;
+  expiresAt: number | null;
+  touchedAt: number;
+}
+
+/** How many secrets' credentials are kept for recall (each a few hundred bytes). */
+const RECALL_LIMIT = 10_000;
 
 export interface BootstrapResult {
   accountId: string;
@@ -115,16 +132,44 @@ export class AccountsService {
     if (token.expiresAt && token.expiresAt <= now) throw new AppError("bad_authtoken", "token has expired");
     const partition = await this.partitionOf(token.accountId);
     // last_used_at is kept to the minute, so authentication stays a single read on the hot path.
-    if (!token.lastUsedAt || now.getTime() - token.lastUsedAt.getTime() > 60_000) {
+    let touchedAt = token.lastUsedAt?.getTime() ?? 0;
+    if (now.getTime() - touchedAt > 60_000) {
+      touchedAt = now.getTime();
       void tokensRepository.touch(this.prisma, token.id, now).catch(() => {});
     }
-    return {
+    const auth: AuthContext = {
       accountId: token.accountId,
       partition,
       tokenId: token.id,
       scopes: token.scopes.filter((s): s is Scope => (ALL_SCOPES as readonly string[]).includes(s)),
       agentId: token.agentId,
     };
+    this.recalled.delete(hash);
+    this.recalled.set(hash, { auth, expiresAt: token.expiresAt?.getTime() ?? null, touchedAt });
+    if (this.recalled.size > RECALL_LIMIT) this.recalled.delete(this.recalled.keys().next().value!);
+    return auth;
+  }
+
+  /** Credentials of recently authenticated secrets, by hash (insertion order = eviction order). */
+  private readonly recalled = new Map<string, Recalled>();
+
+  /**
+   * The credential an earlier request of this process authenticated with the same secret, without
+   * reading the token row: for the per-span write routes, whose single statement checks the token's
+   * state itself (tokenGuardSql), so a suspended, revoked or expired token still fails on its very
+   * next request. The context's `check()` reads the row, for whatever such a route does outside
+   * that statement. Null when the secret is not recalled or has expired by this clock.
+   */
+  recall(secret: string | undefined, now = new Date()): AuthContext | null {
+    if (!secret) return null;
+    const hash = hashSecret(secret);
+    const entry = this.recalled.get(hash);
+    if (!entry || (entry.expiresAt !== null && entry.expiresAt <= now.getTime())) return null;
+    if (now.getTime() - entry.touchedAt > 60_000) {
+      entry.touchedAt = now.getTime();
+      void tokensRepository.touch(this.prisma, entry.auth.tokenId, now).catch(() => {});
+    }
+    return { ...entry.auth, check: () => this.authenticate(secret).then(() => undefined) };
   }
 
   // An account's PFID partition never changes, so it is safe to keep in memory on every replica.

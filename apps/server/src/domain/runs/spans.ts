@@ -3,7 +3,7 @@ import type { Prisma, SqlDriver } from "../../db/database.js";
 import type { Page } from "../../http/list.js";
 import { instancesRepository } from "../../repositories/instances.js";
 import { schemaVersionsRepository } from "../../repositories/versions.js";
-import { spansRepository, type SpanFilters, type SpanTimeField, type SpanWriteRecord } from "../../repositories/spans.js";
+import { spansRepository, type SpanFilters, type SpanTimeField, type SpanWriteRecord, type TokenCheck } from "../../repositories/spans.js";
 import type { Outcome } from "../idempotency/service.js";
 import type { Db } from "../../repositories/types.js";
 import { requireScope, type AuthContext } from "../accounts/service.js";
@@ -62,7 +62,18 @@ export interface FinishSpanInput {
   timestamp?: string;
 }
 
+/** A recalled token is checked by the write statement itself (see AccountsService.recall). */
+const tokenCheck = (auth: AuthContext): TokenCheck | null => (auth.check ? { tokenId: auth.tokenId, scope: "write" } : null);
+
 const isTerminal = (status: string) => (TERMINAL_SPAN_STATUSES as readonly string[]).includes(status);
+
+/** Why a span in state `from` cannot be finished as `to`; null when it can. */
+function transitionError(from: string, to: NonNullable<FinishSpanInput["status"]>): AppError | null {
+  if (isTerminal(from)) return invalidAction(`the span is already ${from}`);
+  if (to === "cancelled" && from !== "pending") return invalidAction("only a pending span can be cancelled");
+  if (to !== "cancelled" && from !== "active") return invalidAction(`only an active span can finish as ${to}; this one is ${from}`);
+  return null;
+}
 
 function verdict(issues: ValidationIssue[], checked: boolean): PayloadValidation {
   return { status: !checked ? "unchecked" : issues.some((i) => i.target !== "schema") ? "invalid" : "valid", errors: issues };
@@ -137,6 +148,8 @@ export class SpansService {
     const types = await this.typesOf(auth.accountId, instance?.agentSchemaVersionId ?? null, db);
     return types.get(span.schemaName)?.title ?? span.name ?? span.schemaName;
   }
+
+  private readonly open = new OpenSpans();
 
   /** A run's immutable facts (agent, schema version), cached: span writes need them before anything else. */
   private readonly runFacts = new Map<string, { agentId: string; agentSchemaVersionId: string | null }>();
@@ -219,24 +232,51 @@ export class SpansService {
       finishedAt,
       durationMs: startedAt && finishedAt ? finishedAt.getTime() - startedAt.getTime() : null,
       at: now,
-    }, recordOf(idem, title));
+    }, recordOf(idem, title), tokenCheck(auth));
     if (!span) throw await this.whyNotCreated(auth, input, id, db);
+    if (!terminal) this.open.remember(auth.accountId, span, run.agentSchemaVersionId);
     return { span, title };
   }
 
   async finish(auth: AuthContext, id: string, input: FinishSpanInput, idem?: SpanIdempotency): Promise<{ span: Span; title: string }> {
     requireScope(auth, "write");
-    const db = this.prisma;
+    // A span this process created is finished without reading it first: the update's guards
+    // (status, run not terminated, token) decide, and only when one fails is the span read to say why.
+    const known = this.open.take(auth.accountId, id);
+    if (known && !transitionError(known.span.status, input.status ?? "complete")) {
+      const done = await this.finishKnown(auth, known.span, known.schemaVersionId, input, idem);
+      if (done) return done;
+    }
     const found = await spansRepository.findWithRun(this.sql, auth.accountId, id);
     if (!found) throw notFound("agent span");
     const { span, run } = found;
     assertAgentAllowed(auth, span.agentId);
     if (run.status === "terminated") throw terminatedError(run);
+    const finished = await this.finishKnown(auth, span, run.agentSchemaVersionId, input, idem);
+    if (!finished) throw invalidAction("the span was finished by another request");
+    return finished;
+  }
+
+  /**
+   * Checks the transition and writes it; null when the update's guards failed (the span is no
+   * longer in the state `span` says, its run was terminated, or the recalled token is no longer
+   * usable). Errors the request itself makes (a wrong transition, a timestamp before the start,
+   * strict validation) throw.
+   */
+  private async finishKnown(
+    auth: AuthContext,
+    span: Span,
+    schemaVersionId: string | null,
+    input: FinishSpanInput,
+    idem: SpanIdempotency | undefined,
+  ): Promise<{ span: Span; title: string } | null> {
+    const db = this.prisma;
+    const id = span.id;
+    assertAgentAllowed(auth, span.agentId);
 
     const status = input.status ?? "complete";
-    if (isTerminal(span.status)) throw invalidAction(`the span is already ${span.status}`);
-    if (status === "cancelled" && span.status !== "pending") throw invalidAction("only a pending span can be cancelled");
-    if (status !== "cancelled" && span.status !== "active") throw invalidAction(`only an active span can finish as ${status}; this one is ${span.status}`);
+    const wrong = transitionError(span.status, status);
+    if (wrong) throw wrong;
 
     const at = input.timestamp ? new Date(input.timestamp) : new Date();
     const startedAt = status === "cancelled" ? at : span.startedAt;
@@ -245,7 +285,7 @@ export class SpansService {
     }
     const result = input.result_payload ?? {};
     const payload = (span.payload ?? {}) as JsonObject;
-    const types = await this.typesOf(auth.accountId, run.agentSchemaVersionId, db);
+    const types = await this.typesOf(auth.accountId, schemaVersionId, db);
     const type = types.get(span.schemaName);
     const previous = (span.payloadValidation as PayloadValidation | null)?.errors ?? [];
     const issues = type ? [...previous, ...this.check(type, span.schemaName, "result_payload", result)] : previous;
@@ -268,8 +308,52 @@ export class SpansService {
       },
       span,
       recordOf(idem, title),
+      tokenCheck(auth),
     );
-    if (!finished) throw invalidAction("the span was finished by another request");
-    return { span: finished, title };
+    return finished ? { span: finished, title } : null;
+  }
+}
+
+/**
+ * Open spans this process created, as written, so that finishing one needs no read first. Bounded
+ * (entries and payload bytes, oldest dropped first); a span not found here (finished by another
+ * replica, dropped, or created before a restart) is simply read.
+ */
+export class OpenSpans {
+  private readonly spans = new Map<string, { span: Span; schemaVersionId: string | null; bytes: number }>();
+  private bytes = 0;
+
+  constructor(
+    private readonly maxEntries = 5_000,
+    private readonly maxBytes = 16 * 1024 * 1024,
+    private readonly maxSpanBytes = 64 * 1024,
+  ) {}
+
+  remember(accountId: string, span: Span, schemaVersionId: string | null): void {
+    const bytes = JSON.stringify(span.payload ?? null).length + 512;
+    if (bytes > this.maxSpanBytes) return;
+    const key = `${accountId}:${span.id}`;
+    this.take(accountId, span.id);
+    this.spans.set(key, { span, schemaVersionId, bytes });
+    this.bytes += bytes;
+    while (this.spans.size > this.maxEntries || this.bytes > this.maxBytes) {
+      const [oldest, entry] = this.spans.entries().next().value!;
+      this.spans.delete(oldest);
+      this.bytes -= entry.bytes;
+    }
+  }
+
+  /** The span as created, forgotten here: a finish either succeeds or falls back to reading. */
+  take(accountId: string, id: string): { span: Span; schemaVersionId: string | null } | undefined {
+    const key = `${accountId}:${id}`;
+    const entry = this.spans.get(key);
+    if (!entry) return undefined;
+    this.spans.delete(key);
+    this.bytes -= entry.bytes;
+    return entry;
+  }
+
+  get size(): number {
+    return this.spans.size;
   }
 }
