@@ -25,36 +25,51 @@ function hex4(text: string, at: number): number {
  */
 export function checkJsonText(text: string, maxDepth = MAX_JSON_DEPTH): string {
   let depth = 0;
-  let inString = false;
   let parts: string[] | null = null;
   let copiedUpTo = 0;
+  // Inside strings (most of a body's bytes: payloads) the scan jumps from one quote or backslash to
+  // the next with indexOf, which runs natively; only structure is looked at character by character.
+  let nextBackslash = text.indexOf("\\");
+  if (nextBackslash === -1) nextBackslash = text.length;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x22) {
-        inString = false;
-      } else if (c === 0x5c) {
-        if (text.charCodeAt(i + 1) !== 0x75) {
-          i += 1;
+    if (c === 0x22) {
+      // A string starts at i: find its closing quote, handling the escapes on the way.
+      let at = i + 1;
+      for (;;) {
+        let quote = text.indexOf('"', at);
+        if (quote === -1) quote = text.length;
+        if (nextBackslash < at) {
+          nextBackslash = text.indexOf("\\", at);
+          if (nextBackslash === -1) nextBackslash = text.length;
+        }
+        // (Both at the end: an unterminated string, which JSON.parse will reject.)
+        if (quote <= nextBackslash) {
+          i = quote;
+          break;
+        }
+        // An escape at `b`: \uXXXX may need replacing; any other escape is two characters.
+        const b = nextBackslash;
+        if (text.charCodeAt(b + 1) !== 0x75) {
+          at = b + 2;
           continue;
         }
-        const code = hex4(text, i + 2);
+        const code = hex4(text, b + 2);
         let length = 6;
         let unstorable = code === 0 || (code >= 0xdc00 && code <= 0xdfff);
         if (code >= 0xd800 && code <= 0xdbff) {
-          const low = text.charCodeAt(i + 6) === 0x5c && text.charCodeAt(i + 7) === 0x75 ? hex4(text, i + 8) : -1;
+          const low = text.charCodeAt(b + 6) === 0x5c && text.charCodeAt(b + 7) === 0x75 ? hex4(text, b + 8) : -1;
           if (low >= 0xdc00 && low <= 0xdfff) length = 12;
           else unstorable = true;
         }
         if (unstorable) {
-          (parts ??= []).push(text.slice(copiedUpTo, i), REPLACEMENT);
-          copiedUpTo = i + 6;
+          (parts ??= []).push(text.slice(copiedUpTo, b), REPLACEMENT);
+          copiedUpTo = b + 6;
           length = 6;
         }
-        i += length - 1;
+        at = b + length;
       }
-    } else if (c === 0x22) {
-      inString = true;
+      if (i >= text.length) break;
     } else if (c === 0x7b || c === 0x5b) {
       if (++depth > maxDepth) throw new AppError("bad_request", `request body nests deeper than ${maxDepth} levels`);
     } else if (c === 0x7d || c === 0x5d) {

@@ -22,7 +22,17 @@ export type NormalizeResult = { ok: true; trace: NormalizedTrace } | { ok: false
 class Rejection extends Error {}
 
 /** ISO 8601 with or without a zone (none = UTC) to an instant; null when Date cannot place it. */
+const PLAIN_UTC = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+
 export function parseInstant(value: string): Date | null {
+  // The common case (what SDKs send: toISOString's form) in one match.
+  const plain = PLAIN_UTC.exec(value);
+  if (plain) {
+    const day = Number(plain[3]);
+    if (new Date(Date.UTC(Number(plain[1]), Number(plain[2]) - 1, day)).getUTCDate() !== day) return null;
+    const date = new Date(value);
+    return Number.isNaN(date.getTime()) ? null : date;
+  }
   let text = value;
   if (!/(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$/.test(text)) text += "Z";
   text = text.replace(/([+-]\d{2})(\d{2})$/, "$1:$2").replace(/([+-]\d{2})$/, "$1:00");
@@ -71,20 +81,33 @@ export const MAX_JSON_DEPTH = 100;
  * What PostgreSQL (or JSON.stringify) would choke on: U+0000 in any text or key, and nesting
  * deeper than MAX_JSON_DEPTH. Null when the value is storable. Recursion is bounded by the depth.
  */
+const NUL_PROBLEM = "text must not contain NUL (\\u0000) characters";
+const DEPTH_PROBLEM = `JSON must not nest deeper than ${MAX_JSON_DEPTH} levels`;
+
 export function jsonProblem(value: unknown, depth = 0): string | null {
-  if (typeof value === "string") return value.includes("\u0000") ? "text must not contain NUL (\\u0000) characters" : null;
+  if (typeof value === "string") return value.indexOf("\u0000") === -1 ? null : NUL_PROBLEM;
   if (value === null || typeof value !== "object") return null;
-  if (depth >= MAX_JSON_DEPTH) return `JSON must not nest deeper than ${MAX_JSON_DEPTH} levels`;
+  if (depth >= MAX_JSON_DEPTH) return DEPTH_PROBLEM;
+  // Plain loops, and a call only for what can hold a problem: this walks every value of a batch.
   if (Array.isArray(value)) {
-    for (const v of value) {
-      const problem = jsonProblem(v, depth + 1);
-      if (problem) return problem;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      if (typeof v === "object" ? v !== null : typeof v === "string") {
+        const problem = jsonProblem(v, depth + 1);
+        if (problem) return problem;
+      }
     }
     return null;
   }
-  for (const [k, v] of Object.entries(value)) {
-    const problem = jsonProblem(k) ?? jsonProblem(v, depth + 1);
-    if (problem) return problem;
+  const object = value as Record<string, unknown>;
+  for (const k in object) {
+    if (!Object.prototype.hasOwnProperty.call(object, k)) continue;
+    if (k.indexOf("\u0000") !== -1) return NUL_PROBLEM;
+    const v = object[k];
+    if (typeof v === "object" ? v !== null : typeof v === "string") {
+      const problem = jsonProblem(v, depth + 1);
+      if (problem) return problem;
+    }
   }
   return null;
 }
