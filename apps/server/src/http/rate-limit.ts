@@ -94,11 +94,13 @@ export function tokenRateLimiter(perMinute: number): SlidingWindowRateLimiter | 
 
 /** After authentication: 429 with Retry-After once the caller's token is over its limit. */
 export function rateLimit(limiter: SlidingWindowRateLimiter | null): RequestHandler {
-  return (req, _res, next) => {
+  return async (req, _res, next) => {
     const tokenId = req.auth?.tokenId;
     if (limiter && tokenId) {
       const decision = limiter.hit(tokenId);
       if (!decision.allowed) {
+        // A recalled token (see AccountsService.recall) that is no longer usable answers 401 first.
+        await req.auth?.check?.();
         throw new AppError(
           "rate_limited",
           `this token is over its limit of ${limiter.limit} requests per minute; retry in ${decision.retryAfterSeconds} s`,

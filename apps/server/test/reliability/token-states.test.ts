@@ -97,6 +97,26 @@ describe.each(changes)("a %s token on the per-span write routes", (_state, data,
   });
 });
 
+describe("a recalled token that lost its write scope", () => {
+  it("gets 403 on its next span create or finish, and writes nothing", async () => {
+    const { id, secret } = await freshToken("sg_");
+    const a = api(ctx, secret);
+    const run = await startedInstance(ctx, {}, secret);
+    const open = (await a.post("/agent_spans", { details: { agent_instance_id: run.id, schema_name: "llm", status: "active", payload: {} } }).expect(200)).body
+      .details.id as string;
+    await ctx.db.prisma.apiToken.update({ where: { id }, data: { scopes: ["read"] } });
+    for (const res of [
+      await a.post("/agent_spans", { details: { agent_instance_id: run.id, schema_name: "llm", status: "active", payload: {} } }),
+      await a.post(`/agent_spans/${open}/finish`, {}),
+    ]) {
+      expect(res.status, JSON.stringify(res.body)).toBe(403);
+      expect(ErrorEnvelopeSchema.parse(res.body).code).toBe("not_permitted");
+    }
+    const spans = await ctx.db.prisma.span.findMany({ where: { agentInstanceId: run.id } });
+    expect(spans.map((s) => s.status)).toEqual(["active"]);
+  });
+});
+
 describe("a recalled token that is fine", () => {
   it("creates and finishes spans with the same answers as a token read from the database", async () => {
     const { secret } = await freshToken("sg_");

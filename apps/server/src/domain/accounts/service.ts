@@ -17,9 +17,9 @@ export interface AuthContext {
    * Set when this request's token was recalled from an earlier request instead of read (see
    * AccountsService.recall): its state is then checked by the request's own write statement
    * (tokenGuardSql), and anything done before or instead of such a statement must await this first.
-   * Rejects with 401 when the token is no longer usable.
+   * Rejects with 401 when the token is no longer usable; else resolves to the token as it is now.
    */
-  check?: () => Promise<void>;
+  check?: () => Promise<AuthContext>;
 }
 
 /** A credential as the last full authentication of its secret found it. */
@@ -169,7 +169,7 @@ export class AccountsService {
       entry.touchedAt = now.getTime();
       void tokensRepository.touch(this.prisma, entry.auth.tokenId, now).catch(() => {});
     }
-    return { ...entry.auth, check: () => this.authenticate(secret).then(() => undefined) };
+    return { ...entry.auth, check: () => this.authenticate(secret) };
   }
 
   // An account's PFID partition never changes, so it is safe to keep in memory on every replica.

@@ -65,6 +65,11 @@ export interface FinishSpanInput {
 /** A recalled token is checked by the write statement itself (see AccountsService.recall). */
 const tokenCheck = (auth: AuthContext): TokenCheck | null => (auth.check ? { tokenId: auth.tokenId, scope: "write" } : null);
 
+/** When a write statement with a token check wrote nothing, the token may be why: 401 or 403 first. */
+async function recheck(auth: AuthContext): Promise<void> {
+  if (auth.check) requireScope(await auth.check(), "write");
+}
+
 const isTerminal = (status: string) => (TERMINAL_SPAN_STATUSES as readonly string[]).includes(status);
 
 /** Why a span in state `from` cannot be finished as `to`; null when it can. */
@@ -233,7 +238,10 @@ export class SpansService {
       durationMs: startedAt && finishedAt ? finishedAt.getTime() - startedAt.getTime() : null,
       at: now,
     }, recordOf(idem, title), tokenCheck(auth));
-    if (!span) throw await this.whyNotCreated(auth, input, id, db);
+    if (!span) {
+      await recheck(auth);
+      throw await this.whyNotCreated(auth, input, id, db);
+    }
     if (!terminal) this.open.remember(auth.accountId, span, run.agentSchemaVersionId);
     return { span, title };
   }
@@ -253,7 +261,10 @@ export class SpansService {
     assertAgentAllowed(auth, span.agentId);
     if (run.status === "terminated") throw terminatedError(run);
     const finished = await this.finishKnown(auth, span, run.agentSchemaVersionId, input, idem);
-    if (!finished) throw invalidAction("the span was finished by another request");
+    if (!finished) {
+      await recheck(auth);
+      throw invalidAction("the span was finished by another request");
+    }
     return finished;
   }
 
