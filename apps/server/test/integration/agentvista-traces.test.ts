@@ -412,6 +412,23 @@ describe("GET /dashboard/traces/{trace_id}", () => {
   });
 });
 
+describe("large payloads", () => {
+  it("are stored compressed (lz4 where the database has it) and read back intact", async () => {
+    const item = traceItem();
+    const text = Array.from({ length: 2000 }, (_, i) => `token ${i} ${"é→".repeat(i % 5)}`).join(" ");
+    Object.assign(item.spans[0]!, { input: { prompt: text, list: Array.from({ length: 500 }, (_, i) => i) }, output: { answer: text.slice(0, 5000) } });
+    expect((await ingestOk({ traces: [item] })).accepted).toBe(1);
+    const d = await detail(item.trace.trace_id as string);
+    expect(d.spans[0]).toMatchObject({ input: { prompt: text, list: Array.from({ length: 500 }, (_, i) => i) }, output: { answer: text.slice(0, 5000) } });
+
+    const [{ offered }] = await ctx.db.prisma.$queryRaw<{ offered: boolean }[]>`
+      SELECT 'lz4' = ANY (enumvals) AS offered FROM pg_settings WHERE name = 'default_toast_compression'`;
+    const [{ method }] = await ctx.db.prisma.$queryRaw<{ method: string | null }[]>`
+      SELECT pg_column_compression(payload) AS method FROM spans WHERE id = ${item.spans[0]!.span_id}`;
+    expect(method).toBe(offered ? "lz4" : "pglz");
+  });
+});
+
 describe("PATCH /dashboard/traces/{trace_id}/outcome", () => {
   it("sets success and outcome; absent outcome keeps it, null clears it", async () => {
     const item = traceItem({ agent: "feedback", success: true, outcome: "qualified" });
