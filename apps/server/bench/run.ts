@@ -466,7 +466,7 @@ async function ingest(): Promise<IngestResults> {
     ofFloor: 1,
     errors: 0,
   };
-  return { rows: [floorRow, ...(pfFloor ? [pfFloor] : []), ...rows], floorSpansPerSec, floorRuns, rssPeakMb, pfFloorSpansPerSec: pfFloor?.spansPerSec ?? null };
+  return { rows: [...(floorRuns.length ? [floorRow] : []), ...(pfFloor ? [pfFloor] : []), ...rows], floorSpansPerSec, floorRuns, rssPeakMb, pfFloorSpansPerSec: pfFloor?.spansPerSec ?? null };
 }
 
 const PF_FLOOR_PHASE = "floor: bare node:http, 1 statement per request";

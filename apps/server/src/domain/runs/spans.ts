@@ -330,7 +330,7 @@ export class SpansService {
  * (entries and payload bytes, oldest dropped first); a span not found here (finished by another
  * replica, dropped, or created before a restart) is simply read.
  */
-export class OpenSpans {
+class OpenSpans {
   private readonly spans = new Map<string, { span: Span; schemaVersionId: string | null; bytes: number }>();
   private bytes = 0;
 
@@ -362,9 +362,5 @@ export class OpenSpans {
     this.spans.delete(key);
     this.bytes -= entry.bytes;
     return entry;
-  }
-
-  get size(): number {
-    return this.spans.size;
   }
 }

@@ -21,9 +21,9 @@ export type NormalizeResult = { ok: true; trace: NormalizedTrace } | { ok: false
 
 class Rejection extends Error {}
 
-/** ISO 8601 with or without a zone (none = UTC) to an instant; null when Date cannot place it. */
 const PLAIN_UTC = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
 
+/** ISO 8601 with or without a zone (none = UTC) to an instant; null when Date cannot place it. */
 export function parseInstant(value: string): Date | null {
   // The common case (what SDKs send: toISOString's form) in one match.
   const plain = PLAIN_UTC.exec(value);
@@ -77,13 +77,13 @@ export function asObjectJson(value: unknown): string | null {
 
 export const MAX_JSON_DEPTH = 100;
 
+const NUL_PROBLEM = "text must not contain NUL (\\u0000) characters";
+const DEPTH_PROBLEM = `JSON must not nest deeper than ${MAX_JSON_DEPTH} levels`;
+
 /**
  * What PostgreSQL (or JSON.stringify) would choke on: U+0000 in any text or key, and nesting
  * deeper than MAX_JSON_DEPTH. Null when the value is storable. Recursion is bounded by the depth.
  */
-const NUL_PROBLEM = "text must not contain NUL (\\u0000) characters";
-const DEPTH_PROBLEM = `JSON must not nest deeper than ${MAX_JSON_DEPTH} levels`;
-
 export function jsonProblem(value: unknown, depth = 0): string | null {
   if (typeof value === "string") return value.indexOf("\u0000") === -1 ? null : NUL_PROBLEM;
   if (value === null || typeof value !== "object") return null;
