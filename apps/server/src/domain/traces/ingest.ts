@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { AvTraceBatchItem } from "@spyglass/contracts";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
@@ -67,6 +68,17 @@ export class WriteGate {
 }
 
 /**
+ * How many batches one server process writes at once: a quarter of its connections, and no more
+ * than the machine's cores. A batch write keeps a PostgreSQL backend busy on CPU; more of them than
+ * cores only queue for the CPU together, so every batch in flight takes longer. On 2 cores, 2
+ * writers against the 5 of a pool of 20 gave a median p99 at concurrency 16 of 240 ms against
+ * 336 ms over four alternating runs (docs/benchmarks.md).
+ */
+export function batchWriters(poolSize: number, cores: number): number {
+  return Math.max(1, Math.min(Math.floor(poolSize / 4), cores));
+}
+
+/**
  * Batch ingestion of traces (runs) and spans. Each trace is stored atomically with its spans;
  * one bad trace does not reject the others. Repeats move data forward only.
  */
@@ -78,7 +90,7 @@ export class TraceIngestService {
     private readonly config: Pick<Config, "EVENT_LIMIT_MONTHLY" | "DB_POOL_SIZE">,
     private readonly logger?: Logger,
   ) {
-    this.gate = new WriteGate(Math.max(1, Math.floor(config.DB_POOL_SIZE / 4)));
+    this.gate = new WriteGate(batchWriters(config.DB_POOL_SIZE, availableParallelism()));
   }
 
   private readonly gate: WriteGate;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { WriteGate } from "./ingest.js";
+import { batchWriters, WriteGate } from "./ingest.js";
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
@@ -29,5 +29,15 @@ describe("WriteGate", () => {
       ran = true;
     });
     expect(ran).toBe(true);
+  });
+});
+
+describe("batchWriters", () => {
+  it("is a quarter of the pool, at most the cores, at least one", () => {
+    expect(batchWriters(20, 2)).toBe(2);
+    expect(batchWriters(20, 16)).toBe(5);
+    expect(batchWriters(12, 4)).toBe(3);
+    expect(batchWriters(3, 8)).toBe(1);
+    expect(batchWriters(200, 1)).toBe(1);
   });
 });
