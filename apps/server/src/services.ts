@@ -42,7 +42,7 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
     accounts: new AccountsService(db.prisma, db.sql),
     catalog,
     instances,
-    spans: new SpansService(db.prisma, db.sql, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict"),
+    spans: new SpansService(db.prisma, db.sql, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict", db.sqlTransaction),
     idempotency: new IdempotencyService(db.prisma, config.IDEMPOTENCY_TTL_HOURS),
     tokens: new TokensService(db.prisma),
     traceIngest: new TraceIngestService(db.prisma, db.sql, catalog, config, logger),

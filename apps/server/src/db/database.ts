@@ -22,10 +22,19 @@ export interface SqlDriver {
   query<T>(text: string, params: unknown[]): Promise<T[]>;
 }
 
+/**
+ * Runs `work` in one transaction on one pooled connection: committed when it resolves, rolled
+ * back when it throws. PostgreSQL only: PGlite has one session, which queries made meanwhile
+ * through Prisma would wait for (a deadlock) or join.
+ */
+export type SqlTransaction = <T>(work: (sql: SqlDriver) => Promise<T>) => Promise<T>;
+
 export interface Database {
   kind: "pglite" | "postgresql";
   prisma: PrismaClient;
   sql: SqlDriver;
+  /** Null on PGlite (see SqlTransaction). */
+  sqlTransaction: SqlTransaction | null;
   adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   /** Throws when the database cannot answer a trivial query. */
   ping(): Promise<void>;
@@ -75,6 +84,24 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
       kind: "postgresql",
       prisma,
       sql: { query: async <T>(text: string, params: unknown[]) => (await pool.query(text, params)).rows as T[] },
+      sqlTransaction: async (work) => {
+        const client = await pool.connect();
+        let broken: Error | undefined;
+        try {
+          await client.query("BEGIN");
+          const result = await work({ query: async <T>(text: string, params: unknown[]) => (await client.query(text, params)).rows as T[] });
+          await client.query("COMMIT");
+          return result;
+        } catch (error) {
+          // A connection that cannot even roll back is not handed to the next caller.
+          await client.query("ROLLBACK").catch((e: unknown) => {
+            broken = e instanceof Error ? e : new Error(String(e));
+          });
+          throw error;
+        } finally {
+          client.release(broken);
+        }
+      },
       adapterFactory,
       ping: async () => {
         await prisma.$queryRaw`SELECT 1`;
@@ -102,6 +129,7 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
       kind: "pglite",
       prisma,
       sql: { query: async <T>(text: string, params: unknown[]) => (await pglite.query<T>(text, params)).rows },
+      sqlTransaction: null,
       adapterFactory,
       ping: async () => {
         await prisma.$queryRaw`SELECT 1`;

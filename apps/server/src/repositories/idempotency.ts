@@ -19,6 +19,10 @@ export const idempotencyRepository = {
   find(db: Db, accountId: string, key: string) {
     return db.idempotencyRecord.findUnique({ where: { accountId_key: { accountId, key } } });
   },
+  /** Whether any of the keys has a record (live or expired). */
+  async anyOf(db: Db, accountId: string, keys: string[]): Promise<boolean> {
+    return (await db.idempotencyRecord.findFirst({ where: { accountId, key: { in: keys } }, select: { key: true } })) !== null;
+  },
   complete(db: Db, accountId: string, key: string, statusCode: number, responseBody: string) {
     return db.$executeRaw`
       UPDATE idempotency_records SET status_code = ${statusCode}, response_body = ${responseBody}

@@ -284,6 +284,76 @@ describe("POST /bulk", () => {
     expect(await ctx.db.prisma.span.count({ where: { agentInstanceId: inst.id } })).toBe(1);
   });
 
+  const pfids = async (count: number): Promise<string[]> => (await a.post("/pfid/generate", { count }).expect(200)).body.details.pfids;
+  const createItem = (key: string, details: Record<string, unknown>) => ({ _type: "agent_spans/create", idempotency_key: key, details: { schema_name: "llm", payload: { model: "m" }, ...details } });
+  const finishItem = (key: string, id: string) => ({ _type: "agent_spans/finish", idempotency_key: key, agent_span_id: id, result_payload: { tokens: 1 } });
+
+  it("stores a run of span writes with one commit, and replays it on a retry", async () => {
+    const inst = await startedInstance(ctx);
+    const ids = await pfids(10);
+    const items = ids.flatMap((id, i) => [
+      createItem(`one-commit-c${i}`, { agent_instance_id: inst.id, status: "active", id, parent_span_id: i > 0 ? ids[0] : undefined }),
+      finishItem(`one-commit-f${i}`, id),
+    ]);
+    // Every transaction that writes takes a transaction id: count them around the request.
+    const xid = async () => Number((await ctx.db.sql.query<{ x: string }>("SELECT pg_current_xact_id()::text AS x", []))[0]!.x);
+    const before = await xid();
+    const body = BulkResponseSchema.parse((await a.post("/bulk", { items }).expect(200)).body);
+    const writers = (await xid()) - before - 1;
+    expect(Object.keys(body.outputs)).toEqual(items.map((i) => i.idempotency_key));
+    for (const [i, id] of ids.entries()) {
+      expect(body.outputs[`one-commit-c${i}`]).toMatchObject({ status: "success", details: { id, status: "active", parent_span_id: i > 0 ? ids[0] : null } });
+      const finished = spanOf(body.outputs[`one-commit-f${i}`]);
+      expect(finished).toMatchObject({ id, status: "complete", result_payload: { tokens: 1 } });
+      expect(spanOf((await a.get(`/agent_spans/${id}`).expect(200)).body)).toEqual(finished);
+    }
+    // 20 items would be 20 commits one by one; the embedded database has a single session and
+    // runs them so.
+    if (ctx.db.kind === "postgresql") expect(writers).toBeLessThanOrEqual(2);
+    else expect(writers).toBeGreaterThanOrEqual(items.length);
+
+    const again = BulkResponseSchema.parse((await a.post("/bulk", { items }).expect(200)).body);
+    expect(again).toEqual(body);
+    expect(await ctx.db.prisma.span.count({ where: { agentInstanceId: inst.id } })).toBe(ids.length);
+  });
+
+  it("answers a failing span write in a run as one by one: the items before it stored, its own error, nothing after", async () => {
+    const inst = await startedInstance(ctx);
+    const [first, second] = await pfids(2);
+    const items = [
+      createItem("fail-run-1", { agent_instance_id: inst.id, status: "active", id: first }),
+      createItem("fail-run-2", { agent_instance_id: inst.id, status: "active", id: second, parent_span_id: first }),
+      finishItem("fail-run-3", first!),
+      // The same span id again: only a write that can see the first one can say why it fails.
+      createItem("fail-run-4", { agent_instance_id: inst.id, status: "active", id: first }),
+      createItem("fail-run-5", { agent_instance_id: inst.id, status: "active" }),
+    ];
+    const body = BulkResponseSchema.parse((await a.post("/bulk", { items }).expect(200)).body);
+    expect(Object.keys(body.outputs)).toEqual(["fail-run-1", "fail-run-2", "fail-run-3", "fail-run-4"]);
+    expect(body.outputs["fail-run-4"]).toMatchObject({ status: "error", code: "invalid_action", message: expect.stringContaining("already exists") });
+    const stored = await ctx.db.prisma.span.findMany({ where: { agentInstanceId: inst.id }, orderBy: { id: "asc" } });
+    expect(stored.map((s) => [s.id, s.status]).sort()).toEqual([[first, "complete"], [second, "active"]].sort());
+    // The outputs are what was stored, and a retry replays them.
+    expect(body.outputs["fail-run-3"]).toEqual((await a.get(`/agent_spans/${first}`).expect(200)).body);
+    const again = BulkResponseSchema.parse((await a.post("/bulk", { items: items.slice(0, 3) }).expect(200)).body);
+    expect(again.outputs).toEqual(Object.fromEntries(Object.entries(body.outputs).slice(0, 3)));
+  });
+
+  it("gives two concurrent copies of one bulk request the same outputs and one effect", async () => {
+    const inst = await startedInstance(ctx);
+    const ids = await pfids(8);
+    const items = ids.flatMap((id, i) => [
+      createItem(`twin-create-${i}`, { agent_instance_id: inst.id, status: "active", id }),
+      finishItem(`twin-finish-${i}`, id),
+    ]);
+    const [one, two] = await Promise.all([a.post("/bulk", { items }).expect(200), a.post("/bulk", { items }).expect(200)]);
+    const first = BulkResponseSchema.parse(one.body);
+    expect(Object.keys(first.outputs)).toEqual(items.map((i) => i.idempotency_key));
+    expect(Object.values(first.outputs).every((o) => (o as { status: string }).status === "success")).toBe(true);
+    expect(BulkResponseSchema.parse(two.body)).toEqual(first);
+    expect(await ctx.db.prisma.span.count({ where: { agentInstanceId: inst.id, status: "complete" } })).toBe(ids.length);
+  });
+
   it("validates the envelope: key length, duplicates, item count", async () => {
     expect(errorOf((await a.post("/bulk", { items: [{ _type: "agent_spans/create", idempotency_key: "short" }] }).expect(400)).body).code).toBe("invalid_value");
     const dup = { _type: "agent_instances/start", idempotency_key: "dup-key-1", agent_instance_id: "x" };

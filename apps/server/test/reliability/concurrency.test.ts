@@ -82,6 +82,18 @@ describe(`${SAME_KEY} concurrent requests with one idempotency key`, () => {
     figures.push(`span create ×${SAME_KEY}, one key: 1 span`);
   });
 
+  it("span create (client-chosen id) and its finish: one span, identical answers", async () => {
+    const instance = await startedInstance(ctx, { agent_version: { name: "idem-span-ids", external_identifier: "1" } });
+    const [id] = (await api(ctx).post("/pfid/generate", {}).expect(200)).body.details.pfids as string[];
+    // The losers' writes fail on the span's id rather than on the key: they replay all the same.
+    const created = await race("/agent_spans", { details: { agent_instance_id: instance.id, schema_name: "llm", status: "active", payload: { model: "m" }, id }, idempotency_key: `span-${randomUUID()}` });
+    expect(AgentSpanResponseSchema.parse(created).details.id).toBe(id);
+    const finished = await race(`/agent_spans/${id}/finish`, { result_payload: { tokens: 1 }, idempotency_key: `finish-${randomUUID()}` });
+    expect(AgentSpanResponseSchema.parse(finished).details.status).toBe("complete");
+    expect(await ctx.db.prisma.span.count({ where: { accountId: ctx.accountId, agentInstanceId: instance.id } })).toBe(1);
+    figures.push(`span create with its id, then finish, ×${SAME_KEY} each, one key each: 1 span`);
+  });
+
   it("instance start: one transition, identical answers", async () => {
     const registered = await api(ctx)
       .post("/agent_instance/register", { agent_version: { name: "idem-start", external_identifier: "1" }, agent_schema_version: seedSchemaVersion })

@@ -12,7 +12,7 @@ import {
   z,
 } from "@spyglass/contracts";
 import type { AuthContext } from "../../domain/accounts/service.js";
-import type { Span, SpanIdempotency } from "../../domain/runs/spans.js";
+import type { SpanIdempotency, SpanWrites, SpanWritten } from "../../domain/runs/spans.js";
 import { requestFingerprint, type Outcome } from "../../domain/idempotency/service.js";
 import { AppError } from "../../domain/shared/app-error.js";
 import type { Db } from "../../repositories/types.js";
@@ -22,13 +22,15 @@ import { requireScope } from "../../domain/accounts/service.js";
 import { prefactorEnvelope, toAppError } from "../../http/errors.js";
 import { respond } from "../../http/respond.js";
 import { parseInput } from "../../http/validation.js";
-import { runActions, writeSpanOnce } from "./runs.js";
+import { recordedSpan, runActions, writeSpanOnce } from "./runs.js";
 
 type Item = z.output<typeof BulkRequestSchema>["items"][number];
 /** An item's action: a span write (one statement, like the single endpoints) or a transaction. */
 type Prepared =
-  | { span: (auth: AuthContext, idem?: SpanIdempotency) => Promise<{ span: Span; title: string }> }
+  | { span: (writes: SpanWrites, auth: AuthContext, idem?: SpanIdempotency) => Promise<SpanWritten> }
   | { tx: (auth: AuthContext, tx: Db) => Promise<Outcome> };
+
+const isSpanWrite = (item: Item) => item._type === "agent_spans/create" || item._type === "agent_spans/finish";
 
 const targetId = (item: Record<string, unknown>, field: string, prefix: string) =>
   parseInput(IdParamSchema, item[field] ?? item.id, `${prefix}.${field}`);
@@ -40,13 +42,13 @@ function prepare(services: Services, actions: ReturnType<typeof runActions>, ite
     case "agent_spans/create": {
       const source = rest.details && typeof rest.details === "object" ? rest.details : rest;
       const { idempotency_key: _inner, ...details } = parseInput(AgentSpanCreateDetailsSchema, source, `${prefix}.details`);
-      return { span: (auth, idem) => services.spans.create(auth, details, idem) };
+      return { span: (writes, auth, idem) => writes.create(auth, details, idem) };
     }
     case "agent_spans/finish": {
       const id = targetId(rest, "agent_span_id", prefix);
       const { agent_span_id: _a, id: _i, ...body } = rest;
       const input = parseInput(AgentSpanFinishSchema, body, prefix);
-      return { span: (auth, idem) => services.spans.finish(auth, id, input, idem) };
+      return { span: (writes, auth, idem) => writes.finish(auth, id, input, idem) };
     }
     case "agent_instances/register": {
       const input = parseInput(RegisterInstanceSchema, rest, prefix);
@@ -69,10 +71,54 @@ function prepare(services: Services, actions: ReturnType<typeof runActions>, ite
   }
 }
 
+const fingerprintOf = (item: Item) => requestFingerprint("BULK", item._type, item);
+
 /**
- * POST /bulk: items run in order, each in its own transaction and under its own idempotency key
- * (so a retried bulk replays what already ran); processing stops at the first error, whose
- * envelope is the last output.
+ * Consecutive span writes of a bulk request, stored in one transaction with one commit: the
+ * outputs by key, or null when that did not work out and nothing was stored (an item is invalid or
+ * fails, a key was used before, another request holds one of the keys, or the database cannot).
+ * The caller then runs the same items one by one, which answers exactly as if this had not been
+ * tried. So a run that fails costs twice; one that succeeds costs one commit instead of one each.
+ */
+async function writeSpansTogether(
+  services: Services,
+  actions: ReturnType<typeof runActions>,
+  auth: AuthContext,
+  items: Item[],
+  first: number,
+): Promise<Record<string, unknown> | null> {
+  if (!services.spans.canWriteTogether) return null;
+  let writes: { key: string; fingerprint: string; act: Extract<Prepared, { span: unknown }>["span"] }[];
+  try {
+    writes = items.map((item, i) => {
+      const action = prepare(services, actions, item, `items.${first + i}`);
+      if (!("span" in action)) throw new Error("not a span write");
+      return { key: item.idempotency_key, fingerprint: fingerprintOf(item), act: action.span };
+    });
+  } catch {
+    return null;
+  }
+  if (await services.idempotency.anyUsed(auth.accountId, writes.map((w) => w.key))) return null;
+  try {
+    return await services.spans.together(async (spans) => {
+      const outputs: Record<string, unknown> = {};
+      for (const { key, fingerprint, act } of writes) {
+        const record = recordedSpan(services, key, fingerprint);
+        await act(spans, auth, record.idem);
+        outputs[key] = JSON.parse(record.stored().text);
+      }
+      return outputs;
+    });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * POST /bulk: items run in order, each under its own idempotency key (so a retried bulk replays
+ * what already ran); processing stops at the first error, whose envelope is the last output.
+ * Each item is its own transaction, except that consecutive span writes share one when all of
+ * them succeed (see writeSpansTogether): the outputs, and what is stored, are the same.
  */
 export function registerBulkRoutes(router: Router, services: Services): void {
   const actions = runActions(services);
@@ -92,13 +138,27 @@ export function registerBulkRoutes(router: Router, services: Services): void {
       keys.add(item.idempotency_key);
     }
     const outputs: Record<string, unknown> = {};
-    for (const [index, item] of items.entries()) {
+    // Items before `oneByOne` that are span writes already had their chance to go together.
+    let oneByOne = 0;
+    for (let index = 0; index < items.length; index++) {
+      const item = items[index]!;
+      if (index >= oneByOne && isSpanWrite(item)) {
+        let end = index + 1;
+        while (end < items.length && isSpanWrite(items[end]!)) end++;
+        const together = end - index > 1 ? await writeSpansTogether(services, actions, auth, items.slice(index, end), index) : null;
+        if (together) {
+          Object.assign(outputs, together);
+          index = end - 1;
+          continue;
+        }
+        oneByOne = end;
+      }
       try {
         const action = prepare(services, actions, item, `items.${index}`);
-        const fingerprint = requestFingerprint("BULK", item._type, item);
+        const fingerprint = fingerprintOf(item);
         const out =
           "span" in action
-            ? await writeSpanOnce(services, auth, item.idempotency_key, fingerprint, action.span)
+            ? await writeSpanOnce(services, auth, item.idempotency_key, fingerprint, (a, idem) => action.span(services.spans, a, idem))
             : await services.idempotency.run(auth.accountId, item.idempotency_key, fingerprint, (tx) => action.tx(auth, tx));
         outputs[item.idempotency_key] = JSON.parse(out.text);
       } catch (error) {

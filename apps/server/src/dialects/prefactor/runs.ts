@@ -22,6 +22,7 @@ import { requireScope } from "../../domain/accounts/service.js";
 import type { Instance } from "../../domain/runs/instances.js";
 import type { Span, SpanIdempotency } from "../../domain/runs/spans.js";
 import { isUniqueViolation, requestFingerprint } from "../../domain/idempotency/service.js";
+import { AppError } from "../../domain/shared/app-error.js";
 import { generatePfid } from "../../domain/shared/pfid.js";
 import type { Db } from "../../repositories/types.js";
 import type { Services } from "../../services.js";
@@ -69,7 +70,7 @@ const presentSpan = (span: Span, title: string) => ok(AgentSpanResponseSchema, {
  * A span write (create or finish) under an optional idempotency key, for the single endpoints and
  * /bulk. Span writes are the hot path: each is one statement, and under a key the record is
  * written by that same statement (no interactive transaction). A retry finds the record first; a
- * concurrent duplicate fails on the record's key and then finds it.
+ * concurrent duplicate fails (on the record's key, or as a conflicting span write) and then finds it.
  */
 export async function writeSpanOnce(
   services: Services,
@@ -86,6 +87,23 @@ export async function writeSpanOnce(
   // A recalled token is checked before a stored response can be handed back (in parallel: no wait).
   const [prior] = await Promise.all([services.idempotency.replay(auth.accountId, key, fingerprint), auth.check?.()]);
   if (prior) return { ...prior, replayed: true };
+  const record = recordedSpan(services, key, fingerprint);
+  try {
+    await act(auth, record.idem);
+  } catch (error) {
+    // A concurrent duplicate that committed first makes this write fail: on the record's key, or,
+    // for a span with a client-chosen id, as "already exists". Either way its response is replayed.
+    // (Not after any other error: a token found unusable meanwhile gets its 401, not a replay.)
+    if (!isUniqueViolation(error) && !(error instanceof AppError && error.code === "invalid_action")) throw error;
+    const raced = await services.idempotency.replay(auth.accountId, key, fingerprint);
+    if (!raced) throw error;
+    return { ...raced, replayed: true };
+  }
+  return { ...record.stored(), replayed: false };
+}
+
+/** A span write's idempotency record under `key`, and the response it recorded once written. */
+export function recordedSpan(services: Services, key: string, fingerprint: string): { idem: SpanIdempotency; stored: () => { status: number; text: string } } {
   let stored: { status: number; text: string } | undefined;
   const idem: SpanIdempotency = {
     key,
@@ -97,15 +115,13 @@ export async function writeSpanOnce(
       return outcome;
     },
   };
-  try {
-    await act(auth, idem);
-  } catch (error) {
-    if (!isUniqueViolation(error)) throw error;
-    const raced = await services.idempotency.replay(auth.accountId, key, fingerprint);
-    if (!raced) throw error;
-    return { ...raced, replayed: true };
-  }
-  return { ...stored!, replayed: false };
+  return {
+    idem,
+    stored: () => {
+      if (!stored) throw new Error("the span write recorded no response");
+      return stored;
+    },
+  };
 }
 
 const idOf = (params: Record<string, string | string[]>) => parseInput(IdParamSchema, params.id, "id");

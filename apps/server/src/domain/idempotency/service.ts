@@ -96,6 +96,11 @@ export class IdempotencyService {
     return { status: existing.statusCode, text: existing.responseBody, replayed: true };
   }
 
+  /** Whether any of the keys was used before (its record may have expired): nothing to replay when not. */
+  anyUsed(accountId: string, keys: string[]): Promise<boolean> {
+    return idempotencyRepository.anyOf(this.prisma, accountId, keys);
+  }
+
   deleteExpired(now = new Date()) {
     return idempotencyRepository.deleteExpired(this.prisma, now);
   }

@@ -1,5 +1,5 @@
 import type { PayloadValidation, SpanTypeSchemaDetails } from "@spyglass/contracts";
-import type { Prisma, SqlDriver } from "../../db/database.js";
+import type { Prisma, SqlDriver, SqlTransaction } from "../../db/database.js";
 import type { Page } from "../../http/list.js";
 import { instancesRepository } from "../../repositories/instances.js";
 import { schemaVersionsRepository } from "../../repositories/versions.js";
@@ -62,6 +62,14 @@ export interface FinishSpanInput {
   timestamp?: string;
 }
 
+export type SpanWritten = { span: Span; title: string };
+
+/** The span writes, as SpansService offers them and as they run inside SpansService.together. */
+export interface SpanWrites {
+  create(auth: AuthContext, input: CreateSpanInput, idem?: SpanIdempotency): Promise<SpanWritten>;
+  finish(auth: AuthContext, id: string, input: FinishSpanInput, idem?: SpanIdempotency): Promise<SpanWritten>;
+}
+
 /** A recalled token is checked by the write statement itself (see AccountsService.recall). */
 const tokenCheck = (auth: AuthContext): TokenCheck | null => (auth.check ? { tokenId: auth.tokenId, scope: "write" } : null);
 
@@ -92,7 +100,47 @@ export class SpansService {
     private readonly instances: InstancesService,
     private readonly spanTypes: SpanTypeCache,
     private readonly strict: boolean,
+    private readonly transaction: SqlTransaction | null = null,
   ) {}
+
+  /** Whether together() is available: on PostgreSQL, not on the embedded database. */
+  get canWriteTogether(): boolean {
+    return this.transaction !== null;
+  }
+
+  /**
+   * Runs span writes in one transaction with one commit: all of them are stored, or none (when
+   * `work` throws). For /bulk, where a commit per item made the commit (a WAL flush) most of the
+   * cost of every item. The spans a rolled-back attempt remembered as open are forgotten again.
+   * Only the writes themselves see the transaction's uncommitted rows: the error details of a
+   * failed write (whyNotCreated) are read outside it, so callers retry a failed attempt write by
+   * write rather than answer with its error.
+   */
+  async together<T>(work: (writes: SpanWrites) => Promise<T>): Promise<T> {
+    if (!this.transaction) throw new Error("span writes cannot share a transaction on this database");
+    const created: [accountId: string, id: string][] = [];
+    const forget = () => {
+      for (const [accountId, id] of created.splice(0)) this.open.take(accountId, id);
+    };
+    try {
+      return await this.transaction((sql) =>
+        work({
+          create: async (auth, input, idem) => {
+            const written = await this.create(auth, input, idem, sql);
+            created.push([auth.accountId, written.span.id]);
+            return written;
+          },
+          finish: (auth, id, input, idem) => this.finish(auth, id, input, idem, sql),
+        }).catch((error: unknown) => {
+          forget();
+          throw error;
+        }),
+      );
+    } catch (error) {
+      forget();
+      throw error;
+    }
+  }
 
   /** The compiled span types of a schema version (cached; versions are immutable). */
   typesOf(accountId: string, schemaVersionId: string | null, db: Db = this.prisma): Promise<Map<string, CompiledSpanType>> {
@@ -188,7 +236,7 @@ export class SpansService {
   }
 
   /** Span writes run on the plain driver: one statement each, the hot path of the Prefactor dialect. */
-  async create(auth: AuthContext, input: CreateSpanInput, idem?: SpanIdempotency): Promise<{ span: Span; title: string }> {
+  async create(auth: AuthContext, input: CreateSpanInput, idem?: SpanIdempotency, sql: SqlDriver = this.sql): Promise<SpanWritten> {
     const db = this.prisma;
     requireScope(auth, "write");
     const run = await this.factsOf(auth, input.agent_instance_id, db);
@@ -221,7 +269,7 @@ export class SpansService {
 
     const id = input.id ?? generatePfid(auth.partition);
     const title = type?.title ?? input.schema_name;
-    const span = await spansRepository.createGuarded(this.sql, {
+    const span = await spansRepository.createGuarded(sql, {
       accountId: auth.accountId,
       id,
       agentInstanceId: input.agent_instance_id,
@@ -246,21 +294,21 @@ export class SpansService {
     return { span, title };
   }
 
-  async finish(auth: AuthContext, id: string, input: FinishSpanInput, idem?: SpanIdempotency): Promise<{ span: Span; title: string }> {
+  async finish(auth: AuthContext, id: string, input: FinishSpanInput, idem?: SpanIdempotency, sql: SqlDriver = this.sql): Promise<SpanWritten> {
     requireScope(auth, "write");
     // A span this process created is finished without reading it first: the update's guards
     // (status, run not terminated, token) decide, and only when one fails is the span read to say why.
     const known = this.open.take(auth.accountId, id);
     if (known && !transitionError(known.span.status, input.status ?? "complete")) {
-      const done = await this.finishKnown(auth, known.span, known.schemaVersionId, input, idem);
+      const done = await this.finishKnown(auth, known.span, known.schemaVersionId, input, idem, sql);
       if (done) return done;
     }
-    const found = await spansRepository.findWithRun(this.sql, auth.accountId, id);
+    const found = await spansRepository.findWithRun(sql, auth.accountId, id);
     if (!found) throw notFound("agent span");
     const { span, run } = found;
     assertAgentAllowed(auth, span.agentId);
     if (run.status === "terminated") throw terminatedError(run);
-    const finished = await this.finishKnown(auth, span, run.agentSchemaVersionId, input, idem);
+    const finished = await this.finishKnown(auth, span, run.agentSchemaVersionId, input, idem, sql);
     if (!finished) {
       await recheck(auth);
       throw invalidAction("the span was finished by another request");
@@ -280,7 +328,8 @@ export class SpansService {
     schemaVersionId: string | null,
     input: FinishSpanInput,
     idem: SpanIdempotency | undefined,
-  ): Promise<{ span: Span; title: string } | null> {
+    sql: SqlDriver,
+  ): Promise<SpanWritten | null> {
     const db = this.prisma;
     const id = span.id;
     assertAgentAllowed(auth, span.agentId);
@@ -303,7 +352,7 @@ export class SpansService {
 
     const title = type?.title ?? span.name ?? span.schemaName;
     const finished = await spansRepository.finish(
-      this.sql,
+      sql,
       auth.accountId,
       id,
       span.status,
