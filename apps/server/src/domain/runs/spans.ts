@@ -119,9 +119,6 @@ export class SpansService {
   async together<T>(work: (writes: SpanWrites) => Promise<T>): Promise<T> {
     if (!this.transaction) throw new Error("span writes cannot share a transaction on this database");
     const created: [accountId: string, id: string][] = [];
-    const forget = () => {
-      for (const [accountId, id] of created.splice(0)) this.open.take(accountId, id);
-    };
     try {
       return await this.transaction((sql) =>
         work({
@@ -131,13 +128,10 @@ export class SpansService {
             return written;
           },
           finish: (auth, id, input, idem) => this.finish(auth, id, input, idem, sql),
-        }).catch((error: unknown) => {
-          forget();
-          throw error;
         }),
       );
     } catch (error) {
-      forget();
+      for (const [accountId, id] of created) this.open.take(accountId, id);
       throw error;
     }
   }
