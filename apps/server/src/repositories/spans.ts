@@ -120,6 +120,12 @@ export const spansRepository = {
    * once, and share-locking one hot row serializes them. A span racing a terminate may land just
    * after it; the sweeper closes such stragglers.
    * Null when a guard failed: the caller works out which.
+   *
+   * Prepared (see SqlDriver.query). Every lookup is a scalar subquery on a primary key alone, so
+   * that a generic plan, should one be used (a pooler that drops the session's plan_cache_mode),
+   * still finds rows by key once the tables have statistics: with the run's status or the
+   * parent's run in the same WHERE, the generic plan preferred the (account, status) or (account,
+   * run) index and scanned the account's open runs or the run's spans.
    */
   async createGuarded(sql: SqlDriver, s: NewSpan, record: SpanWriteRecord | undefined, token: TokenCheck | null): Promise<SpanRow | null> {
     const row: SpanRow = {
@@ -132,8 +138,9 @@ export const spansRepository = {
     };
     const rows = await runSql<{ id: string }>(sql, Prisma.sql`
       WITH run AS (
-        SELECT id FROM agent_instances
-        WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND status IN ('pending', 'active') AND ${tokenGuardSql(token)}
+        SELECT ${s.agentInstanceId}::text AS id
+        WHERE (SELECT i.status FROM agent_instances i WHERE i.account_id = ${s.accountId} AND i.id = ${s.agentInstanceId}) IN ('pending', 'active')
+          AND ${tokenGuardSql(token)}
       ), touched AS (
         UPDATE agent_instances SET last_activity_at = now()
         WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND last_activity_at < now() - interval '60 seconds'
@@ -145,13 +152,12 @@ export const spansRepository = {
              ${jsonText(s.payload)}::jsonb, ${jsonText(s.resultPayload)}::jsonb, ${s.summary}, ${jsonText(s.payloadValidation)}::jsonb,
              ${s.startedAt}::timestamptz, ${s.finishedAt}::timestamptz, ${s.durationMs}::bigint, ${s.at}::timestamptz, ${s.at}::timestamptz
       FROM run
-      WHERE ${s.parentSpanId}::text IS NULL OR EXISTS (
-        SELECT 1 FROM spans p WHERE p.account_id = ${s.accountId} AND p.id = ${s.parentSpanId} AND p.agent_instance_id = ${s.agentInstanceId}
-      )
+      WHERE ${s.parentSpanId}::text IS NULL
+         OR (SELECT p.agent_instance_id FROM spans p WHERE p.account_id = ${s.accountId} AND p.id = ${s.parentSpanId}) = ${s.agentInstanceId}
       ON CONFLICT (account_id, id) DO NOTHING
       RETURNING id
       )${recordSql(s.accountId, "ins", record, row)}
-      SELECT id FROM ins`);
+      SELECT id FROM ins`, { prepared: true });
     // The row as stored is the row built above (same values, same timestamps): reading it back
     // would only cost PostgreSQL and the driver a round trip of the payload's JSON.
     return rows[0] ? row : null;
@@ -170,7 +176,8 @@ export const spansRepository = {
   /**
    * Compare-and-set on status: of concurrent finishes of one span exactly one wins (null for the
    * losers); also null when the run was terminated meanwhile or the `token` check fails. `before` is
-   * the span as the caller knows it (read, or remembered from its creation).
+   * the span as the caller knows it (read, or remembered from its creation). Prepared: every
+   * lookup is by primary key alone, as in createGuarded.
    */
   async finish(
     sql: SqlDriver,
@@ -195,16 +202,14 @@ export const spansRepository = {
              result_payload = ${jsonText(d.resultPayload)}::jsonb, summary = ${d.summary},
              payload_validation = ${jsonText(d.payloadValidation)}::jsonb, updated_at = ${d.at}::timestamptz
       WHERE account_id = ${accountId} AND id = ${id} AND status = ${from} AND ${tokenGuardSql(token)}
-        AND NOT EXISTS (
-          SELECT 1 FROM agent_instances i WHERE i.account_id = ${accountId} AND i.id = ${before.agentInstanceId} AND i.status = 'terminated'
-        )
+        AND (SELECT i.status FROM agent_instances i WHERE i.account_id = ${accountId} AND i.id = ${before.agentInstanceId}) IS DISTINCT FROM 'terminated'
       RETURNING id
       ), touched AS (
         UPDATE agent_instances SET last_activity_at = now()
         WHERE account_id = ${accountId} AND id = ${before.agentInstanceId}
           AND last_activity_at < now() - interval '60 seconds' AND EXISTS (SELECT 1 FROM upd)
       )${recordSql(accountId, "upd", record, row)}
-      SELECT id FROM upd`);
+      SELECT id FROM upd`, { prepared: true });
     return rows[0] ? row : null;
   },
   /** Closes the run's open spans at `at`: active ones fail, pending ones are cancelled. */

@@ -30,13 +30,14 @@ export const tokensRepository = {
   findByHash(db: Db, tokenHash: string) {
     return db.apiToken.findUnique({ where: { tokenHash } });
   },
-  /** The token lookup of every request: plain SQL, without Prisma's per-query machinery. */
+  /** The token lookup of every request: plain SQL, without Prisma's per-query machinery, prepared. */
   async credentials(sql: SqlDriver, tokenHash: string): Promise<TokenCredentials | null> {
     const rows = await sql.query<TokenCredentials>(
       `SELECT id, account_id AS "accountId", token_hash AS "tokenHash", scopes, agent_id AS "agentId", status,
               expires_at AS "expiresAt", last_used_at AS "lastUsedAt"
        FROM api_tokens WHERE token_hash = $1`,
       [tokenHash],
+      true,
     );
     return rows[0] ?? null;
   },

@@ -8,6 +8,6 @@ export type Db = PrismaClient | Prisma.TransactionClient;
  * Runs a query built with Prisma.sql on the plain driver (hot reads: Prisma's per-query machinery
  * costs more than these queries themselves). Same SQL, same parameters.
  */
-export function runSql<T>(sql: SqlDriver, query: Prisma.Sql): Promise<T[]> {
-  return sql.query<T>(query.text, query.values);
+export function runSql<T>(sql: SqlDriver, query: Prisma.Sql, options: { prepared?: boolean } = {}): Promise<T[]> {
+  return sql.query<T>(query.text, query.values, options.prepared);
 }
