@@ -240,6 +240,28 @@ describe("agent versions", () => {
     expect(version.current_version).toBe(false);
     expect((await a.get(`/agent_version/${version.id}`).expect(200)).body.details.external_identifier).toBe("2.1.0");
   });
+
+  it("moves the current version with each registration, and leaves the agent untouched when it already is", async () => {
+    const register = (external_identifier: string) => registerInstance(ctx, { agent_version: { name: "moving", external_identifier } });
+    const currentOf = async (agentId: string) => {
+      const list = AgentVersionListSchema.parse((await a.get(`/agent_version?agent_id=${agentId}`).expect(200)).body);
+      return list.summaries.filter((v) => v.current_version).map((v) => v.external_identifier);
+    };
+    const first = await register("1.0.0");
+    const agentAt = async () => (await a.get(`/agent/${first.agent_id}`).expect(200)).body.details.updated_at as string;
+    const before = await agentAt();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await register("1.0.0");
+    await register("1.0.0");
+    expect(await agentAt()).toBe(before);
+    expect(await currentOf(first.agent_id)).toEqual(["1.0.0"]);
+
+    await register("2.0.0");
+    expect(await currentOf(first.agent_id)).toEqual(["2.0.0"]);
+    expect(await agentAt()).not.toBe(before);
+    await register("1.0.0");
+    expect(await currentOf(first.agent_id)).toEqual(["1.0.0"]);
+  });
 });
 
 describe("bad input", () => {

@@ -230,6 +230,6 @@ export class CatalogService {
 
   /** Makes the version (and its schema version) the agent's current ones. */
   setCurrent(agentId: string, versionId: string, schemaVersionId: string, db: Db) {
-    return agentsRepository.update(db, agentId, { currentVersionId: versionId, currentSchemaVersionId: schemaVersionId });
+    return agentsRepository.setCurrent(db, agentId, versionId, schemaVersionId);
   }
 }
