@@ -115,9 +115,11 @@ async function registerAndStart(job: Target, plan: GenTrace[][], rec: Recorder):
   const instanceIds = new Map<string, string>();
   await workers(plan, async (t) => {
     const reg = await send(job, "POST", "/api/v1/agent_instance/register", registerBody(t.agent));
+    rec.record("register", reg);
     if (reg.status !== 200 && reg.status !== 201) return rec.error(brief(reg, "register"));
     const id = (JSON.parse(reg.text) as { details: { id: string } }).details.id;
     const start = await send(job, "POST", `/api/v1/agent_instance/${id}/start`, JSON.stringify({ timestamp: iso(t.startedAt) }));
+    rec.record("start", start);
     if (start.status !== 200) return rec.error(brief(start, "start"));
     instanceIds.set(t.id, id);
   });
@@ -130,6 +132,7 @@ async function finishInstances(job: Target, plan: GenTrace[][], ids: Map<string,
     if (!id) return;
     const body = JSON.stringify({ status: t.status === "completed" ? "complete" : "failed", timestamp: iso(t.endedAt ?? t.startedAt) });
     const reply = await send(job, "POST", `/api/v1/agent_instance/${id}/finish`, body);
+    rec.record("instance finish", reply);
     if (reply.status !== 200) rec.error(brief(reply, "instance finish"));
   });
 }
@@ -138,9 +141,12 @@ async function finishInstances(job: Target, plan: GenTrace[][], ids: Map<string,
 
 async function prefactorSpans(job: Extract<Job, { kind: "pf-spans" }>): Promise<JobResult> {
   const c = job.concurrency;
+  let runSetup: JobResult["runSetup"];
   const run = async (plan: GenTrace[][], rec: Recorder, measure: boolean): Promise<number> => {
     const setup = new Recorder();
+    let setupStarted = performance.now();
     const ids = await registerAndStart(job, plan, setup);
+    const registerMs = performance.now() - setupStarted;
     // A span is created when it starts and finished when its last child has finished (depth-first),
     // as an instrumented agent reports them.
     const visit = async (instanceId: string, s: GenSpan, parentId: string | null): Promise<void> => {
@@ -157,7 +163,9 @@ async function prefactorSpans(job: Extract<Job, { kind: "pf-spans" }>): Promise<
       const instanceId = ids.get(t.id);
       if (instanceId) await visit(instanceId, t.spans[0]!, null);
     });
+    setupStarted = performance.now();
     await finishInstances(job, plan, ids, setup);
+    if (measure) runSetup = { runs: ids.size, registerStartMs: registerMs, finishMs: performance.now() - setupStarted, latencies: setup.latencies };
     rec.errors += setup.errors;
     for (const e of setup.errorSamples) if (rec.errorSamples.length < 5) rec.errorSamples.push(e);
     return elapsed;
@@ -168,7 +176,7 @@ async function prefactorSpans(job: Extract<Job, { kind: "pf-spans" }>): Promise<
   const plan = planTraces({ seed: job.seed, anchor: job.anchor, label: `pf-c${c}`, workers: c, spans: job.spans });
   const rec = new Recorder();
   const elapsed = await run(plan, rec, true);
-  return result(rec, planSpanCount(plan), elapsed);
+  return { ...result(rec, planSpanCount(plan), elapsed), runSetup };
 }
 
 // ---- Prefactor bulk: agent_spans/create items with a terminal status -------------------------

@@ -35,6 +35,11 @@ export interface JobResult {
   errorSamples: string[];
   /** The driver's own CPU time over the timed window (ms), to see when the client is a limit. */
   driverCpuMs: number;
+  /**
+   * Prefactor create+finish: the untimed run set-up around the timed window (register + start of
+   * every run before it, instance finish after it), at the same concurrency, with its latencies.
+   */
+  runSetup?: { runs: number; registerStartMs: number; finishMs: number; latencies: Record<string, number[]> };
 }
 
 export type DriverMessage =

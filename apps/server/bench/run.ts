@@ -431,6 +431,14 @@ async function ingest(): Promise<IngestResults> {
       const row = ingestRow(phase, 16, r, ["create", "finish"]);
       row.ofFloor = pfFloor ? row.spansPerSec / pfFloor.spansPerSec : null;
       row.note = `create p50 ${fmt(percentile(r.latencies.create ?? [], 50))} / p99 ${fmt(percentile(r.latencies.create ?? [], 99))} ms; finish p50 ${fmt(percentile(r.latencies.finish ?? [], 50))} / p99 ${fmt(percentile(r.latencies.finish ?? [], 99))} ms`;
+      const setup = r.runSetup;
+      if (setup && setup.runs > 0) {
+        const p50 = (kind: string) => fmt(percentile(setup.latencies[kind] ?? [], 50));
+        row.note +=
+          `; untimed run set-up at the same concurrency: ${int(setup.runs)} runs registered and started in ${(setup.registerStartMs / 1000).toFixed(1)} s ` +
+          `(${int(setup.runs / (setup.registerStartMs / 1000))} runs/s; p50 register ${p50("register")} ms, start ${p50("start")} ms), ` +
+          `finished in ${(setup.finishMs / 1000).toFixed(1)} s (p50 ${p50("instance finish")} ms)`;
+      }
       rows.push(row);
     }
   }
