@@ -42,7 +42,7 @@ export const agentsRepository = {
   create(db: Db, data: { id: string; accountId: string; name: string; description?: string | null; externalIdentifier?: string | null }) {
     return db.agent.create({ data });
   },
-  update(db: Db, id: string, data: { name?: string; description?: string | null; retired?: boolean; currentVersionId?: string; currentSchemaVersionId?: string }) {
+  update(db: Db, id: string, data: { name?: string; description?: string | null; retired?: boolean }) {
     return db.agent.update({ where: { id }, data });
   },
   /**

@@ -124,6 +124,26 @@ describe("the instance state machine", () => {
     expect(errorOf((await a.post(`/agent_instance/${inst.id}/finish`, {}).expect(409)).body).code).toBe("invalid_action");
   });
 
+  it("answers each transition with the instance exactly as stored", async () => {
+    const stored = async (id: string) => instanceOf((await a.get(`/agent_instance/${id}`).expect(200)).body);
+    const finished = await startedInstance(ctx);
+    await a.post("/agent_spans", { details: { agent_instance_id: finished.id, schema_name: "llm", status: "complete", payload: {} } }).expect(200);
+    const started = instanceOf((await a.post(`/agent_instance/${(await registerInstance(ctx)).id}/start`, { timestamp: "2026-03-01T00:00:00Z" }).expect(200)).body);
+    expect(started).toEqual(await stored(started.id));
+    expect(started).toMatchObject({ status: "active", started_at: "2026-03-01T00:00:00.000Z" });
+
+    const done = instanceOf((await a.post(`/agent_instance/${finished.id}/finish`, { status: "complete" }).expect(200)).body);
+    expect(done).toEqual(await stored(finished.id));
+    expect(done.span_counts).toMatchObject({ total: 1, complete: 1 });
+
+    const cancelled = instanceOf((await a.post(`/agent_instance/${(await registerInstance(ctx)).id}/finish`, { status: "cancelled" }).expect(200)).body);
+    expect(cancelled).toEqual(await stored(cancelled.id));
+
+    const running = await startedInstance(ctx);
+    const terminated = instanceOf((await a.post(`/agent_instance/${running.id}/terminate`, { reason: "stop" }).expect(200)).body);
+    expect(terminated).toEqual(await stored(running.id));
+  });
+
   it("cancels a pending instance with both timestamps at the given time", async () => {
     const inst = await registerInstance(ctx);
     const cancelled = instanceOf((await a.post(`/agent_instance/${inst.id}/finish`, { status: "cancelled", timestamp: "2026-03-01T00:00:00Z" }).expect(200)).body);

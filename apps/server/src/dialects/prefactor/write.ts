@@ -25,7 +25,8 @@ export async function sendWrite(
   effect: Effect,
 ): Promise<void> {
   const auth = authOf(req);
-  const fingerprint = requestFingerprint(req.method, req.baseUrl + req.path, req.body);
+  // Hashing the body (a registration carries whole JSON Schemas) only recognises a retry under a key.
+  const fingerprint = key === undefined ? "" : requestFingerprint(req.method, req.baseUrl + req.path, req.body);
   const out = await services.idempotency.run(auth.accountId, key, fingerprint, (tx) => effect(auth, tx));
   if (out.replayed) res.setHeader("Idempotent-Replayed", "true");
   res.status(out.status).type("application/json").send(out.text);

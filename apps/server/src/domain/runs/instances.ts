@@ -28,7 +28,10 @@ export function terminatedError(instance: { terminationReason: string | null }):
   });
 }
 
-const durationMs = (start: Date | null, end: Date) => (start ? Math.max(0, end.getTime() - start.getTime()) : null);
+const durationMs = (start: Date | null, end: Date) => (start ? BigInt(Math.max(0, end.getTime() - start.getTime())) : null);
+
+/** What a state transition writes (updated_at is added by InstancesService.transition). */
+type InstanceChange = Partial<Pick<Instance, "status" | "startedAt" | "finishedAt" | "durationMs" | "terminationReason" | "lastActivityAt">>;
 
 /** Agent instances (runs): registration and the instance state machine. */
 export class InstancesService {
@@ -95,49 +98,57 @@ export class InstancesService {
     return instance;
   }
 
+  /**
+   * The state machine's compare-and-set: applies `change` while the instance is in one of `from`,
+   * and returns the instance as written (the row read before with the change applied: the update
+   * sets every column it changes, updated_at included, so reading it back would only repeat it).
+   * Null when the instance had left `from` meanwhile.
+   */
+  private async transition(auth: AuthContext, instance: Instance, from: string[], change: InstanceChange, db: Db): Promise<Instance | null> {
+    const written = { ...change, updatedAt: new Date() };
+    if (!(await instancesRepository.transition(db, auth.accountId, instance.id, from, written))) return null;
+    return { ...instance, ...written };
+  }
+
   async start(auth: AuthContext, id: string, timestamp: Date | undefined, db: Db): Promise<Instance> {
     const instance = await this.forWrite(auth, id, db);
     const at = timestamp ?? new Date();
     if (instance.status === "terminated") throw terminatedError(instance);
-    if (!(await instancesRepository.transition(db, auth.accountId, id, ["pending"], { status: "active", startedAt: at, lastActivityAt: new Date() }))) {
-      throw invalidAction(`cannot start an instance that is ${instance.status}; only a pending instance can start`);
-    }
-    return this.get(auth, id, db);
+    const started = await this.transition(auth, instance, ["pending"], { status: "active", startedAt: at, lastActivityAt: new Date() }, db);
+    if (!started) throw invalidAction(`cannot start an instance that is ${instance.status}; only a pending instance can start`);
+    return started;
   }
 
   async finish(auth: AuthContext, id: string, status: "complete" | "failed" | "cancelled", timestamp: Date | undefined, db: Db): Promise<Instance> {
     const instance = await this.forWrite(auth, id, db);
     const at = timestamp ?? new Date();
     if (instance.status === "terminated") throw terminatedError(instance);
-    const ok =
+    const finished =
       status === "cancelled"
-        ? await instancesRepository.transition(db, auth.accountId, id, ["pending"], { status, startedAt: at, finishedAt: at, durationMs: 0 })
-        : await instancesRepository.transition(db, auth.accountId, id, ["active"], {
-            status,
-            finishedAt: at,
-            durationMs: durationMs(instance.startedAt, at),
-          });
-    if (!ok) {
+        ? await this.transition(auth, instance, ["pending"], { status, startedAt: at, finishedAt: at, durationMs: 0n }, db)
+        : await this.transition(auth, instance, ["active"], { status, finishedAt: at, durationMs: durationMs(instance.startedAt, at) }, db);
+    if (!finished) {
       throw invalidAction(
         status === "cancelled"
           ? `cannot cancel an instance that is ${instance.status}; only a pending instance can be cancelled`
           : `cannot finish an instance that is ${instance.status} as ${status}; only an active instance can`,
       );
     }
-    return this.get(auth, id, db);
+    return finished;
   }
 
   async terminate(auth: AuthContext, id: string, reason: string, db: Db): Promise<Instance> {
     const instance = await this.forWrite(auth, id, db);
     const at = new Date();
-    const ok = await instancesRepository.transition(db, auth.accountId, id, ["active"], {
-      status: "terminated",
-      terminationReason: reason,
-      finishedAt: at,
-      durationMs: durationMs(instance.startedAt, at),
-    });
-    if (!ok) throw invalidAction(`cannot terminate an instance that is ${instance.status}; only an active instance can`);
+    const terminated = await this.transition(
+      auth,
+      instance,
+      ["active"],
+      { status: "terminated", terminationReason: reason, finishedAt: at, durationMs: durationMs(instance.startedAt, at) },
+      db,
+    );
+    if (!terminated) throw invalidAction(`cannot terminate an instance that is ${instance.status}; only an active instance can`);
     await spansRepository.closeOpen(db, auth.accountId, id, at);
-    return this.get(auth, id, db);
+    return terminated;
   }
 }
