@@ -18,17 +18,19 @@ export const versionsRepository = {
     db: Db,
     data: { id: string; accountId: string; agentId: string; agentSchemaVersionId: string; externalIdentifier: string; name?: string | null; description?: string | null },
   ) {
-    await db.agentVersion.createMany({ data: [data], skipDuplicates: true });
-    return db.agentVersion.findUniqueOrThrow({
-      where: {
-        accountId_agentId_externalIdentifier_agentSchemaVersionId: {
-          accountId: data.accountId,
-          agentId: data.agentId,
-          externalIdentifier: data.externalIdentifier,
-          agentSchemaVersionId: data.agentSchemaVersionId,
-        },
+    const where = {
+      accountId_agentId_externalIdentifier_agentSchemaVersionId: {
+        accountId: data.accountId,
+        agentId: data.agentId,
+        externalIdentifier: data.externalIdentifier,
+        agentSchemaVersionId: data.agentSchemaVersionId,
       },
-    });
+    };
+    // Read first: every run registers its version, which exists for all but the first.
+    const existing = await db.agentVersion.findUnique({ where });
+    if (existing) return existing;
+    await db.agentVersion.createMany({ data: [data], skipDuplicates: true });
+    return db.agentVersion.findUniqueOrThrow({ where });
   },
 };
 
@@ -49,6 +51,17 @@ export const schemaVersionsRepository = {
     db: Db,
     data: { id: string; accountId: string; agentId: string; externalIdentifier: string; spanTypeSchemas: unknown; contentHash: string },
   ) {
+    const where = {
+      accountId_agentId_externalIdentifier_contentHash: {
+        accountId: data.accountId,
+        agentId: data.agentId,
+        externalIdentifier: data.externalIdentifier,
+        contentHash: data.contentHash,
+      },
+    };
+    // Read first: every run registers its schema version, which exists for all but the first.
+    const existing = await db.agentSchemaVersion.findUnique({ where });
+    if (existing) return existing;
     // Raw insert with our own JSON text: Prisma's JSON serialization drops "__proto__" keys,
     // which a JSON Schema may legitimately name (e.g. as a property).
     await db.$executeRaw`
@@ -56,15 +69,6 @@ export const schemaVersionsRepository = {
       VALUES (${data.id}, ${data.accountId}, ${data.agentId}, ${data.externalIdentifier}, ${JSON.stringify(data.spanTypeSchemas)}::jsonb,
               ${data.contentHash}, now(), now())
       ON CONFLICT (account_id, agent_id, external_identifier, content_hash) DO NOTHING`;
-    return db.agentSchemaVersion.findUniqueOrThrow({
-      where: {
-        accountId_agentId_externalIdentifier_contentHash: {
-          accountId: data.accountId,
-          agentId: data.agentId,
-          externalIdentifier: data.externalIdentifier,
-          contentHash: data.contentHash,
-        },
-      },
-    });
+    return db.agentSchemaVersion.findUniqueOrThrow({ where });
   },
 };

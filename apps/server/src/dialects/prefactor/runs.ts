@@ -39,8 +39,9 @@ const date = (value: string | undefined) => (value ? new Date(value) : undefined
 const TIME_SORT = ["inserted_at", "started_at", "finished_at"] as const;
 const TIME_COLUMN = { inserted_at: "insertedAt", started_at: "startedAt", finished_at: "finishedAt" } as const;
 
-async function instanceBody(services: Services, auth: AuthContext, instance: Instance, db?: Db) {
-  const counts = await services.instances.spanCounts(auth, [instance.id], db);
+/** `fresh`: an instance registered by this request, which cannot have spans yet. */
+async function instanceBody(services: Services, auth: AuthContext, instance: Instance, db?: Db, fresh = false) {
+  const counts = fresh ? [] : await services.instances.spanCounts(auth, [instance.id], db);
   return { status: "success" as const, details: toInstance(instance, counts) };
 }
 
@@ -51,7 +52,7 @@ async function instanceBody(services: Services, auth: AuthContext, instance: Ins
 export function runActions(services: Services) {
   return {
     register: async (auth: AuthContext, input: z.output<typeof RegisterInstanceSchema>, tx: Db) =>
-      ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.register(auth, input, tx), tx)),
+      ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.register(auth, input, tx), tx, true)),
     start: async (auth: AuthContext, id: string, input: z.output<typeof StartInstanceSchema>, tx: Db) =>
       ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.start(auth, id, date(input.timestamp), tx), tx)),
     finish: async (auth: AuthContext, id: string, input: z.output<typeof FinishInstanceSchema>, tx: Db) =>
@@ -186,11 +187,11 @@ export function registerRunRoutes(router: Router, services: Services): void {
   });
   router.post("/agent_instance/:id/start", async (req, res) => {
     const body = parseInput(StartInstanceSchema, req.body ?? {});
-    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.start(auth, idOf(req.params), body, tx));
+    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.start(auth, idOf(req.params), body, tx), { singleWrite: true });
   });
   router.post("/agent_instance/:id/finish", async (req, res) => {
     const body = parseInput(FinishInstanceSchema, req.body ?? {});
-    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.finish(auth, idOf(req.params), body, tx));
+    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.finish(auth, idOf(req.params), body, tx), { singleWrite: true });
   });
   router.post("/agent_instance/:id/terminate", async (req, res) => {
     const body = parseInput(TerminateInstanceSchema, req.body);

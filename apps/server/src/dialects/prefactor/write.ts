@@ -23,11 +23,12 @@ export async function sendWrite(
   res: Response,
   key: string | undefined,
   effect: Effect,
+  options: { singleWrite?: boolean } = {},
 ): Promise<void> {
   const auth = authOf(req);
   // Hashing the body (a registration carries whole JSON Schemas) only recognises a retry under a key.
   const fingerprint = key === undefined ? "" : requestFingerprint(req.method, req.baseUrl + req.path, req.body);
-  const out = await services.idempotency.run(auth.accountId, key, fingerprint, (tx) => effect(auth, tx));
+  const out = await services.idempotency.run(auth.accountId, key, fingerprint, (tx) => effect(auth, tx), options);
   if (out.replayed) res.setHeader("Idempotent-Replayed", "true");
   res.status(out.status).type("application/json").send(out.text);
 }

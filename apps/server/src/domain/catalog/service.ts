@@ -204,14 +204,16 @@ export class CatalogService {
     return versionsRepository.list(this.prisma, auth.accountId, agentId, page, orderBy);
   }
 
+  /** `schemaVersion`: the schema version input.schemaVersionId names, when the caller has just read it. */
   async findOrCreateVersion(
     auth: AuthContext,
     input: { agentId: string; schemaVersionId: string; externalIdentifier: string; name?: string | null; description?: string | null },
     db: Db,
+    schemaVersion?: { id: string; agentId: string },
   ) {
     requireScope(auth, "write");
     assertAgentAllowed(auth, input.agentId);
-    const schemaVersion = await this.getSchemaVersion(auth, input.schemaVersionId, db);
+    if (schemaVersion?.id !== input.schemaVersionId) schemaVersion = await this.getSchemaVersion(auth, input.schemaVersionId, db);
     if (schemaVersion.agentId !== input.agentId) {
       throw new AppError("invalid_value", "agent_schema_version_id belongs to another agent", {
         fields: [{ path: "details.agent_schema_version_id", message: "belongs to another agent" }],

@@ -53,7 +53,21 @@ export class IdempotencyService {
     private readonly ttlHours: number,
   ) {}
 
-  async run(accountId: string, key: string | undefined, fingerprint: string, effect: (tx: Db) => Promise<Outcome>): Promise<StoredOutcome> {
+  /**
+   * `singleWrite`: the effect writes with one statement (a state transition), so without a key it
+   * runs outside a transaction: no BEGIN and COMMIT round trips, nor Prisma's transaction machinery.
+   */
+  async run(
+    accountId: string,
+    key: string | undefined,
+    fingerprint: string,
+    effect: (tx: Db) => Promise<Outcome>,
+    options: { singleWrite?: boolean } = {},
+  ): Promise<StoredOutcome> {
+    if (key === undefined && options.singleWrite) {
+      const outcome = await effect(this.prisma);
+      return { status: outcome.status, text: JSON.stringify(outcome.body), replayed: false };
+    }
     return this.prisma.$transaction(async (tx) => {
       if (key === undefined) {
         const outcome = await effect(tx);

@@ -71,8 +71,12 @@ export class InstancesService {
         description: input.agent_version.description,
       },
       db,
+      schemaVersion,
     );
-    if (input.update_current_version !== false || !agent.currentVersionId) {
+    // (Already current as this transaction read the agent: nothing to write. A registration racing
+    // one of another version may leave either current, as it could in either order.)
+    const current = agent.currentVersionId === version.id && agent.currentSchemaVersionId === schemaVersion.id;
+    if (!current && (input.update_current_version !== false || !agent.currentVersionId)) {
       await this.catalog.setCurrent(agent.id, version.id, schemaVersion.id, db);
     }
     if (input.id && (await instancesRepository.findById(db, auth.accountId, input.id))) {
