@@ -1,5 +1,5 @@
 import type { Page } from "../http/list.js";
-import type { Db } from "./types.js";
+import { findOrInsert, type Db } from "./types.js";
 
 export interface InstanceCountRow {
   agent_id: string;
@@ -22,15 +22,14 @@ export const agentsRepository = {
    * two ingests racing on a new agent name end with one agent.
    */
   async findOrCreateByName(db: Db, accountId: string, name: string, newId: string) {
-    const existing = await db.agent.findUnique({ where: { accountId_name: { accountId, name } } });
-    if (existing) return existing;
-    await db.$executeRaw`
-      INSERT INTO agents (id, account_id, name, retired, inserted_at, updated_at)
-      VALUES (${newId}, ${accountId}, ${name}, false, now(), now())
-      ON CONFLICT (account_id, name) DO NOTHING`;
-    const agent = await db.agent.findUnique({ where: { accountId_name: { accountId, name } } });
-    if (!agent) throw new Error("agent vanished after upsert");
-    return agent;
+    return findOrInsert(
+      () => db.agent.findUnique({ where: { accountId_name: { accountId, name } } }),
+      () => db.$executeRaw`
+        INSERT INTO agents (id, account_id, name, retired, inserted_at, updated_at)
+        VALUES (${newId}, ${accountId}, ${name}, false, now(), now())
+        ON CONFLICT (account_id, name) DO NOTHING`,
+      "agent",
+    );
   },
   async list(db: Db, accountId: string, page: Page, orderBy: Record<string, "asc" | "desc">) {
     const [items, count] = await Promise.all([

@@ -1,5 +1,5 @@
 import type { Page } from "../http/list.js";
-import type { Db } from "./types.js";
+import { findOrInsert, type Db } from "./types.js";
 
 export const versionsRepository = {
   findById(db: Db, accountId: string, id: string) {
@@ -26,11 +26,11 @@ export const versionsRepository = {
         agentSchemaVersionId: data.agentSchemaVersionId,
       },
     };
-    // Read first: every run registers its version, which exists for all but the first.
-    const existing = await db.agentVersion.findUnique({ where });
-    if (existing) return existing;
-    await db.agentVersion.createMany({ data: [data], skipDuplicates: true });
-    return db.agentVersion.findUniqueOrThrow({ where });
+    return findOrInsert(
+      () => db.agentVersion.findUnique({ where }),
+      () => db.agentVersion.createMany({ data: [data], skipDuplicates: true }),
+      "agent version",
+    );
   },
 };
 
@@ -59,16 +59,16 @@ export const schemaVersionsRepository = {
         contentHash: data.contentHash,
       },
     };
-    // Read first: every run registers its schema version, which exists for all but the first.
-    const existing = await db.agentSchemaVersion.findUnique({ where });
-    if (existing) return existing;
     // Raw insert with our own JSON text: Prisma's JSON serialization drops "__proto__" keys,
     // which a JSON Schema may legitimately name (e.g. as a property).
-    await db.$executeRaw`
-      INSERT INTO agent_schema_versions (id, account_id, agent_id, external_identifier, span_type_schemas, content_hash, inserted_at, updated_at)
-      VALUES (${data.id}, ${data.accountId}, ${data.agentId}, ${data.externalIdentifier}, ${JSON.stringify(data.spanTypeSchemas)}::jsonb,
-              ${data.contentHash}, now(), now())
-      ON CONFLICT (account_id, agent_id, external_identifier, content_hash) DO NOTHING`;
-    return db.agentSchemaVersion.findUniqueOrThrow({ where });
+    return findOrInsert(
+      () => db.agentSchemaVersion.findUnique({ where }),
+      () => db.$executeRaw`
+        INSERT INTO agent_schema_versions (id, account_id, agent_id, external_identifier, span_type_schemas, content_hash, inserted_at, updated_at)
+        VALUES (${data.id}, ${data.accountId}, ${data.agentId}, ${data.externalIdentifier}, ${JSON.stringify(data.spanTypeSchemas)}::jsonb,
+                ${data.contentHash}, now(), now())
+        ON CONFLICT (account_id, agent_id, external_identifier, content_hash) DO NOTHING`,
+      "agent schema version",
+    );
   },
 };
