@@ -802,7 +802,7 @@ export interface components {
             control?: components["schemas"]["Control"];
         };
         /** @enum {string} */
-        ErrorCode: "bad_request" | "bad_authtoken" | "not_authenticated" | "not_permitted" | "not_implemented" | "unknown" | "not_found" | "unexpected_ref_type" | "unexpected" | "invalid_action" | "invalid_value" | "required_value" | "idempotency_key_already_used" | "payload_too_large" | "rate_limited";
+        ErrorCode: "bad_request" | "bad_authtoken" | "not_authenticated" | "not_permitted" | "not_implemented" | "unknown" | "not_found" | "unexpected_ref_type" | "unexpected" | "invalid_action" | "invalid_value" | "required_value" | "idempotency_key_already_used" | "payload_too_large" | "rate_limited" | "unavailable";
         FieldError: {
             /** @enum {string} */
             status: "error";
@@ -1764,6 +1764,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAccount: {
@@ -1849,6 +1858,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1945,6 +1963,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2051,6 +2078,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createEnvironment: {
@@ -2147,6 +2183,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getEnvironment: {
@@ -2235,6 +2280,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2341,6 +2395,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     deleteEnvironment: {
@@ -2429,6 +2492,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2535,6 +2607,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgent: {
@@ -2631,6 +2712,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgent: {
@@ -2719,6 +2809,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2825,6 +2924,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     deleteAgent: {
@@ -2913,6 +3021,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3019,6 +3136,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     reinstateAgent: {
@@ -3111,6 +3237,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3218,6 +3353,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgentVersion: {
@@ -3314,6 +3458,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgentVersion: {
@@ -3402,6 +3555,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3509,6 +3671,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgentSchemaVersion: {
@@ -3598,6 +3769,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3700,6 +3880,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     registerAgentInstance: {
@@ -3789,6 +3978,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3902,6 +4100,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgentInstance: {
@@ -3990,6 +4197,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4096,6 +4312,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     finishAgentInstance: {
@@ -4195,6 +4420,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     terminateAgentInstance: {
@@ -4287,6 +4521,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4402,6 +4645,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgentSpan: {
@@ -4498,6 +4750,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgentSpan: {
@@ -4586,6 +4847,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4692,6 +4962,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     bulk: {
@@ -4781,6 +5060,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4887,6 +5175,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createApiToken: {
@@ -4976,6 +5273,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5078,6 +5384,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     deleteApiToken: {
@@ -5166,6 +5481,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5272,6 +5596,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     activateApiToken: {
@@ -5364,6 +5697,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5470,6 +5812,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     ingestTraceBatch: {
@@ -5550,6 +5901,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5664,6 +6024,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     compareAgents: {
@@ -5754,6 +6123,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     getTrace: {
@@ -5832,6 +6210,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5928,6 +6315,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     listAvAgents: {
@@ -6004,6 +6400,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6096,6 +6501,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     getAvAgentStats: {
@@ -6177,6 +6591,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6274,6 +6697,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     listAvApiKeys: {
@@ -6355,6 +6787,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6449,6 +6890,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     pingAvApiKey: {
@@ -6525,6 +6975,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6610,6 +7069,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
