@@ -18,6 +18,7 @@ import { openDatabase, type Database } from "../../src/db/database.js";
 import { decodePfid, generatePfid } from "../../src/domain/shared/pfid.js";
 import { createLogger } from "../../src/http/logging.js";
 import { createServices, type Services } from "../../src/services.js";
+import { freshTrace } from "../helpers/agentvista.js";
 import { createScratchDatabase } from "../helpers/context.js";
 import { postgresBinaries, startPgCluster, type PgCluster } from "../helpers/pg-cluster.js";
 
@@ -98,6 +99,15 @@ async function timedPing(base: string): Promise<{ status: number; ms: number; re
   return { status: res.status, ms: Date.now() - started, retryAfter: res.headers.get("retry-after"), body: await res.json() };
 }
 
+/** A 503 unavailable with Retry-After in the Prefactor envelope, answered within [minMs, maxMs). */
+function expectUnavailable(answer: Awaited<ReturnType<typeof timedPing>>, minMs: number, maxMs: number) {
+  expect(answer.status).toBe(503);
+  expect(answer.retryAfter).toMatch(/^[1-9]\d*$/);
+  expect(ErrorEnvelopeSchema.strict().parse(answer.body).code).toBe("unavailable");
+  expect(answer.ms).toBeGreaterThanOrEqual(minMs);
+  expect(answer.ms).toBeLessThan(maxMs);
+}
+
 describe.skipIf(!bin)("bounded waits on PostgreSQL", () => {
   it("a statement stuck behind a lock is cancelled after DB_STATEMENT_TIMEOUT_MS: 503 with Retry-After, then served again", async () => {
     const spyglass = await startSpyglass(cluster!, { DB_STATEMENT_TIMEOUT_MS: "800", DB_POOL_SIZE: "2" });
@@ -110,12 +120,8 @@ describe.skipIf(!bin)("bounded waits on PostgreSQL", () => {
       } finally {
         await release();
       }
-      expect(answer.status).toBe(503);
-      expect(answer.retryAfter).toMatch(/^[1-9]\d*$/);
-      expect(ErrorEnvelopeSchema.strict().parse(answer.body).code).toBe("unavailable");
       // Cancelled by the server at the timeout, not before, and not much after.
-      expect(answer.ms).toBeGreaterThanOrEqual(800);
-      expect(answer.ms).toBeLessThan(4000);
+      expectUnavailable(answer, 800, 4000);
       const cause = spyglass.logLines.filter((l) => l.msg === "database unavailable");
       expect(cause).toHaveLength(1);
       expect(cause[0]!.err?.message).toMatch(/statement timeout/);
@@ -141,11 +147,7 @@ describe.skipIf(!bin)("bounded waits on PostgreSQL", () => {
         await sleep(100);
         await release();
       }
-      expect(second.status).toBe(503);
-      expect(second.retryAfter).toMatch(/^[1-9]\d*$/);
-      expect(ErrorEnvelopeSchema.strict().parse(second.body).code).toBe("unavailable");
-      expect(second.ms).toBeGreaterThanOrEqual(300);
-      expect(second.ms).toBeLessThan(3000);
+      expectUnavailable(second, 300, 3000);
       // The one holding the connection is served once the lock goes.
       expect((await first).status).toBe(200);
       expect((await timedPing(spyglass.base)).status).toBe(200);
@@ -240,22 +242,7 @@ describe.skipIf(!bin)("PostgreSQL stopped and started while clients ingest throu
 
     async function agentvistaLoop(loop: number) {
       for (let batch = 0; !stopping; batch++) {
-        const traces = Array.from({ length: 1 + (batch % 2) }, () => {
-          const traceId = randomUUID();
-          const startedAt = Date.now() - 10_000;
-          return {
-            trace: { trace_id: traceId, agent: `outage-av-${loop}`, status: "completed", started_at: new Date(startedAt).toISOString(), ended_at: new Date(startedAt + 100).toISOString() },
-            spans: Array.from({ length: 3 }, (_, i) => ({
-              span_id: randomUUID(),
-              trace_id: traceId,
-              type: "llm",
-              name: `call ${i}`,
-              status: "completed",
-              started_at: new Date(startedAt + i).toISOString(),
-              ended_at: new Date(startedAt + i + 50).toISOString(),
-            })),
-          };
-        });
+        const traces = Array.from({ length: 1 + (batch % 2) }, () => freshTrace(`outage-av-${loop}`, 3));
         // As OpenTelemetry exporters do: the same batch again after a 503.
         const out = await untilAcknowledged("POST", "/api/v1/traces/batch", { traces }, avKey, "agentvista");
         if (out.accepted !== traces.length) problems.push(`batch answered ${JSON.stringify(out)}`);
