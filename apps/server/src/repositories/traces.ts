@@ -1,7 +1,8 @@
 import { Prisma } from "../generated/prisma/client.js";
-import { TIMED_OUT_REASON, type InstanceStatus, type SpanStatus, type TraceStatus } from "../domain/runs/status.js";
+import { TIMED_OUT_REASON, type InstanceStatus, type SpanStatus, type TraceStatus } from "../model/status.js";
 import type { SqlDriver } from "../db/database.js";
 import { runSql, type Db } from "./types.js";
+import type { SpanRow, TraceRow } from "../model/rows.js";
 
 // Runs (agent_instances) and spans as the trace dialect writes and reads them. A batch is written
 // by one call of the spyglass_ingest_traces function (see its migration): multi-row statements,
@@ -116,45 +117,6 @@ function traceRowsJson(traces: TraceBatchWrite[]): string {
     );
   });
   return `[${rows.join(",")}]`;
-}
-
-export interface TraceRow {
-  id: string;
-  agentId: string;
-  agentName: string;
-  status: string;
-  terminationReason: string | null;
-  startedAt: Date;
-  finishedAt: Date | null;
-  durationMs: number | null;
-  success: boolean | null;
-  outcome: string | null;
-  errorMessage: string | null;
-  totalTokens: number | null;
-  /** Decimal text with 6 places. */
-  totalCostUsd: string | null;
-  metadata: Record<string, unknown> | null;
-}
-
-export interface SpanRow {
-  id: string;
-  traceId: string;
-  parentSpanId: string | null;
-  schemaName: string;
-  name: string | null;
-  status: string;
-  startedAt: Date;
-  finishedAt: Date | null;
-  durationMs: number | null;
-  model: string | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  totalTokens: number | null;
-  costUsd: string | null;
-  payload: Record<string, unknown>;
-  resultPayload: Record<string, unknown> | null;
-  metadata: Record<string, unknown> | null;
-  errorMessage: string | null;
 }
 
 export interface TraceFilters {

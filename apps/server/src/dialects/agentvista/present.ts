@@ -1,9 +1,8 @@
 import { AV_SPAN_TYPES, type AvAgentComparison, type AvAgentSummary, type AvApiKey, type AvSpan, type AvSpanType, type AvTrace } from "@spyglass/contracts";
 import type { AgentComparison } from "../../domain/traces/analytics.js";
 import { isUsable } from "../../domain/tokens/service.js";
-import { spanTraceStatusOf, traceStatusOf } from "../../domain/runs/status.js";
-import type { AgentRunStats } from "../../repositories/trace-stats.js";
-import type { SpanRow, TraceRow } from "../../repositories/traces.js";
+import { spanTraceStatusOf, traceStatusOf } from "../../model/status.js";
+import type { AgentRunStats, SpanRow, TraceRow } from "../../model/rows.js";
 import { iso } from "../shared.js";
 
 // Rows of the one domain model, as the AgentVista wire format shows them.
