@@ -127,7 +127,12 @@ export function registerTraceRoutes(av: Router, services: Services): void {
     const auth = authOf(req);
     requireScope(auth, "read");
     const { trace, spans } = await services.traces.get(auth, traceIdOf(req));
-    respond(res, 200, AvTraceDetailSchema, { ...presentTrace(trace), spans: spans.map(presentSpan) });
+    respond(res, 200, AvTraceDetailSchema, {
+      ...presentTrace(trace),
+      span_count: spans.length,
+      next_span_cursor: null,
+      spans: spans.map((s) => ({ ...presentSpan(s), truncated: false })),
+    });
   });
 
   av.patch("/dashboard/traces/:trace_id/outcome", async (req, res) => {
