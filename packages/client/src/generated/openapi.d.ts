@@ -6406,6 +6406,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     setTraceOutcome: {
