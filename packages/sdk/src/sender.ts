@@ -107,6 +107,11 @@ export class Sender {
     return queued;
   }
 
+  /** Counts work that was never queued because what it depends on was dropped. */
+  drop(count = 1): void {
+    this.stats.dropped += count;
+  }
+
   /** Resolves once everything queued before the call is acknowledged, refused or dropped, or after `timeoutMs`. */
   flush(timeoutMs?: number): Promise<void> {
     const target = this.seq;

@@ -314,6 +314,7 @@ export class Spyglass {
         id: state.id,
         ...(options.purpose ? { purpose: options.purpose } : {}),
       } satisfies BulkItem & Schemas["RegisterInstance"]);
+      if (!registered) this.sender!.drop();
       if (!registered || !this.bulk(state, { _type: "agent_instances/start", idempotency_key: `${state.id}.s`, agent_instance_id: state.id, timestamp: at })) {
         state.dead = true;
       }
@@ -323,7 +324,8 @@ export class Spyglass {
 
   private endRun(run: RunState, status: "complete" | "failed"): void {
     this.guard(() => {
-      if (!run.enabled || run.dead) return;
+      if (!run.enabled) return;
+      if (run.dead) return this.sender!.drop();
       this.bulk(run, {
         _type: "agent_instances/finish",
         idempotency_key: `${run.id}.f`,
@@ -336,12 +338,12 @@ export class Spyglass {
 
   private startSpan(run: RunState, explicitParent: SpanState | undefined, options: SpanOptions): SpanState {
     const state: SpanState = { id: "", run, create: null, dropped: true, usage: null, ended: false };
-    if (!run.enabled || run.dead) return state;
+    if (!run.enabled) return state;
     this.guard(() => {
       const context = this.als.getStore();
       const parent = explicitParent ?? (context?.run === run ? context.span : null);
-      // Without its parent (dropped when the queue was full) a span could not be stored either.
-      if (parent?.dropped) return;
+      // Without its run or parent (dropped when the queue was full) a span could not be stored either.
+      if (run.dead || parent?.dropped) return this.sender!.drop();
       state.id = pfid(this.partition);
       const payload = toJsonObject(options.input);
       if (options.name !== undefined) payload.name = options.name;
