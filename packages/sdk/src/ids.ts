@@ -25,7 +25,13 @@ export function randomPartition(): number {
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) & 0x3fffffff;
 }
 
-export function pfid(partition: number, timestampMs = Date.now()): string {
+/** The timestamp and partition chars of the last id: ids minted in the same millisecond share them. */
+let lastMs = -1;
+let lastPartition = -1;
+let lastPrefix = "";
+
+function prefix(partition: number, timestampMs: number): string {
+  if (timestampMs === lastMs && partition === lastPartition) return lastPrefix;
   let out = "";
   let ts = timestampMs;
   for (let i = 0; i < 10; i++) {
@@ -38,8 +44,18 @@ export function pfid(partition: number, timestampMs = Date.now()): string {
     part = ALPHABET[p & 31]! + part;
     p >>>= 5;
   }
-  out += part;
+  lastMs = timestampMs;
+  lastPartition = partition;
+  lastPrefix = out + part;
+  return lastPrefix;
+}
+
+const CODES = Array.from(ALPHABET, (c) => c.charCodeAt(0));
+const suffix: number[] = new Array<number>(16);
+
+export function pfid(partition: number, timestampMs = Date.now()): string {
   // 16 chars of 5 random bits each; 256 is a multiple of 32, so `& 31` keeps them uniform.
-  for (const byte of randomBytes(16)) out += ALPHABET[byte & 31]!;
-  return out;
+  const bytes = randomBytes(16);
+  for (let i = 0; i < 16; i++) suffix[i] = CODES[bytes[i]! & 31]!;
+  return prefix(partition, timestampMs) + String.fromCharCode(...suffix);
 }
