@@ -71,7 +71,7 @@ function prepare(services: Services, actions: ReturnType<typeof runActions>, ite
   }
 }
 
-const fingerprintOf = (item: Item) => requestFingerprint("BULK", item._type, item);
+const fingerprintOf = (auth: AuthContext, item: Item) => requestFingerprint(auth, "BULK", item._type, item);
 
 /**
  * Consecutive span writes of a bulk request, stored in one transaction with one commit: the
@@ -93,7 +93,7 @@ async function writeSpansTogether(
     writes = items.map((item, i) => {
       const action = prepare(services, actions, item, `items.${first + i}`);
       if (!("span" in action)) throw new Error("not a span write");
-      return { key: item.idempotency_key, fingerprint: fingerprintOf(item), act: action.span };
+      return { key: item.idempotency_key, fingerprint: fingerprintOf(auth, item), act: action.span };
     });
   } catch {
     return null;
@@ -155,7 +155,7 @@ export function registerBulkRoutes(router: Router, services: Services): void {
       }
       try {
         const action = prepare(services, actions, item, `items.${index}`);
-        const fingerprint = fingerprintOf(item);
+        const fingerprint = fingerprintOf(auth, item);
         const out =
           "span" in action
             ? await writeSpanOnce(services, auth, item.idempotency_key, fingerprint, (a, idem) => action.span(services.spans, a, idem))
