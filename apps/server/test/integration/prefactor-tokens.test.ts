@@ -80,7 +80,8 @@ describe("API tokens", () => {
     const dep = api(ctx, token);
     await dep.post(`/agent_instance/${mine.id}/start`, {}).expect(200);
     await dep.post("/agent_instance/register", { agent_id: mine.agent_id, agent_version: { external_identifier: "2" }, agent_schema_version: { external_identifier: "s" } }).expect(200);
-    expect(errorOf((await dep.post(`/agent_instance/${other.id}/finish`, {}).expect(403)).body).code).toBe("not_permitted");
+    // Another agent's run is "not found" to it, as another account's would be (a 403 would say it exists).
+    expect(errorOf((await dep.post(`/agent_instance/${other.id}/finish`, {}).expect(404)).body).code).toBe("not_found");
     expect(errorOf((await dep.post("/api_token", { details: { token_scope: "account" } }).expect(403)).body).code).toBe("not_permitted");
     expect(errorOf((await dep.post("/environment", { details: { name: "x" } }).expect(403)).body).code).toBe("not_permitted");
   });

@@ -4,10 +4,10 @@
  * never stored (so never replayed); expired records are purged in the background.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiTokenCreatedSchema, ErrorEnvelopeSchema } from "@spyglass/contracts";
+import { ApiTokenCreatedSchema, AvErrorSchema, buildOpenApiDocument, ErrorEnvelopeSchema } from "@spyglass/contracts";
 import { createTestContext, type TestContext } from "../helpers/context.js";
-import { avKey } from "../helpers/agentvista.js";
-import { api, registerInstance } from "../helpers/prefactor.js";
+import { avKey, bearer, traceItem } from "../helpers/agentvista.js";
+import { api, registerInstance, seedSchemaVersion, startedInstance } from "../helpers/prefactor.js";
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -162,5 +162,124 @@ describe("expired idempotency records", () => {
     while ((await count("purge-bg")) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     expect(await count("purge-bg")).toBe(0);
     expect(await count("purge-live")).toBe(5);
+  });
+});
+
+describe("an agent_deployment token", () => {
+  /** One agent's things, made by the account's admin through both dialects. */
+  async function agentWithData(name: string) {
+    const run = await startedInstance(ctx, { agent_version: { name, external_identifier: "1" }, agent_schema_version: seedSchemaVersion });
+    const span = (await api(ctx).post("/agent_spans", { details: { agent_instance_id: run.id, schema_name: "llm", status: "active", payload: { prompt: `${name} prompt` } } }).expect(200))
+      .body.details.id as string;
+    const versionId = (await api(ctx).get(`/agent_instance/${run.id}`).expect(200)).body.details.agent_version_id as string;
+    const trace = traceItem({ agent: name, spans: 2, outcome: `${name}-outcome` });
+    await ctx.http().post("/api/v1/traces/batch").set(bearer(ctx.token)).send({ traces: [trace] }).expect(200);
+    return { name, agent: run.agent_id, run: run.id, span, version: versionId, schemaVersion: run.agent_schema_version_id, trace: trace.trace.trace_id };
+  }
+
+  let mine: Awaited<ReturnType<typeof agentWithData>>;
+  let other: Awaited<ReturnType<typeof agentWithData>>;
+  let dep: string;
+  beforeAll(async () => {
+    mine = await agentWithData("dep-mine");
+    other = await agentWithData("dep-other");
+    dep = await deploymentToken(mine.agent);
+  });
+
+  const get = (path: string) => ctx.http().get(`/api/v1${path}`).set(bearer(dep));
+  const otherIds = () => [other.agent, other.run, other.span, other.version, other.schemaVersion, other.trace, "dep-other-outcome", "dep-other prompt"];
+
+  /** Every GET of agent data, with what the token must (and must not) find there. */
+  const reads = (): [string, string, string[]][] => [
+    ["/agent", "/agent", [mine.agent]],
+    ["/agent/{id}", `/agent/${mine.agent}`, [mine.agent]],
+    ["/agent_version", "/agent_version", [mine.version]],
+    ["/agent_version", `/agent_version?agent_id=${other.agent}`, []],
+    ["/agent_version/{id}", `/agent_version/${mine.version}`, [mine.version]],
+    ["/agent_schema_version", "/agent_schema_version", [mine.schemaVersion]],
+    ["/agent_schema_version", `/agent_schema_version?agent_id=${other.agent}`, []],
+    ["/agent_schema_version/{id}", `/agent_schema_version/${mine.schemaVersion}`, [mine.schemaVersion]],
+    ["/agent_instance", "/agent_instance", [mine.run, mine.trace]],
+    ["/agent_instance", `/agent_instance?agent_id=${other.agent}`, []],
+    ["/agent_instance/{id}", `/agent_instance/${mine.run}`, [mine.run]],
+    ["/agent_spans", `/agent_spans?agent_instance_id=${other.run}`, []],
+    ["/agent_spans", `/agent_spans?agent_instance_id=${other.trace}`, []],
+    ["/agent_spans", `/agent_spans?agent_id=${other.agent}`, []],
+    ["/agent_spans", `/agent_spans?agent_id=${mine.agent}`, [mine.span]],
+    ["/agent_spans/{id}", `/agent_spans/${mine.span}`, [mine.span]],
+    ["/dashboard/traces/", "/dashboard/traces", [mine.run, mine.trace]],
+    ["/dashboard/traces/", `/dashboard/traces?agent_id=${other.agent}`, []],
+    ["/dashboard/traces/", `/dashboard/traces?agent=${other.name}`, []],
+    ["/dashboard/traces/{trace_id}", `/dashboard/traces/${mine.trace}`, [mine.trace]],
+    ["/dashboard/traces/compare-agents", `/dashboard/traces/compare-agents?agent_a=${mine.name}&agent_b=${mine.agent}`, [mine.agent]],
+    ["/agents", "/agents", [mine.agent]],
+    ["/agents/{id}", `/agents/${mine.agent}`, [mine.agent]],
+    ["/agents/{id}/stats", `/agents/${mine.agent}/stats`, [mine.agent]],
+    ["/agents/{id}/runs", `/agents/${mine.agent}/runs`, [mine.trace]],
+  ];
+  /** The same reads naming the other agent's things: not found, as another account's. */
+  const foreign = (): [string, string][] => [
+    ["/agent/{id}", `/agent/${other.agent}`],
+    ["/agent_version/{id}", `/agent_version/${other.version}`],
+    ["/agent_schema_version/{id}", `/agent_schema_version/${other.schemaVersion}`],
+    ["/agent_instance/{id}", `/agent_instance/${other.run}`],
+    ["/agent_instance/{id}", `/agent_instance/${other.trace}`],
+    ["/agent_spans/{id}", `/agent_spans/${other.span}`],
+    ["/dashboard/traces/{trace_id}", `/dashboard/traces/${other.trace}`],
+    ["/dashboard/traces/{trace_id}", `/dashboard/traces/${other.run}`],
+    ["/dashboard/traces/compare-agents", `/dashboard/traces/compare-agents?agent_a=${mine.name}&agent_b=${other.name}`],
+    ["/dashboard/traces/compare-agents", `/dashboard/traces/compare-agents?agent_a=${other.agent}&agent_b=${mine.agent}`],
+    ["/agents/{id}", `/agents/${other.agent}`],
+    ["/agents/{id}/stats", `/agents/${other.agent}/stats`],
+    ["/agents/{id}/runs", `/agents/${other.agent}/runs`],
+  ];
+  /** GETs that carry no agent's data (or need the admin scope a deployment token lacks). */
+  const ACCOUNT_WIDE = ["/ping", "/account", "/environment", "/environment/{id}", "/api_token", "/api_token/{id}", "/me/api-keys/", "/me/api-keys/ping/"];
+
+  it("reads only its own agent, on every read path of both dialects", async () => {
+    const documented = Object.entries(buildOpenApiDocument().paths ?? {})
+      .filter(([path, ops]) => path.startsWith("/api/v1/") && ops && "get" in ops)
+      .map(([path]) => path.slice("/api/v1".length));
+    const covered = new Set([...reads().map(([op]) => op), ...ACCOUNT_WIDE]);
+    // A new read is noticed here: add it to the lists above (and restrict it).
+    expect(documented.filter((p) => !covered.has(p))).toEqual([]);
+
+    for (const [, path, expected] of reads()) {
+      const res = await get(path);
+      expect(res.status, `${path}: ${res.text}`).toBe(200);
+      for (const id of expected) expect(res.text, path).toContain(id);
+      for (const id of otherIds()) expect(res.text, path).not.toContain(id);
+    }
+    for (const [, path] of foreign()) {
+      const res = await get(path);
+      expect(res.status, `${path}: ${res.text}`).toBe(404);
+      for (const id of otherIds().slice(2)) expect(res.text, path).not.toContain(id);
+    }
+    // The admin still sees both.
+    const all = await ctx.http().get("/api/v1/agents").set(bearer(ctx.token)).expect(200);
+    expect(all.text).toContain(other.agent);
+  });
+
+  it("writes only to its own agent; another agent's things are not found", async () => {
+    const d = api(ctx, dep);
+    const notFound = async (res: { status: number; body: unknown }) => {
+      expect(res.status, JSON.stringify(res.body)).toBe(404);
+      expect(errorOf(res.body).code).toBe("not_found");
+    };
+    await notFound(await d.post(`/agent_instance/${other.run}/finish`, {}));
+    await notFound(await d.post(`/agent_instance/${other.run}/terminate`, { reason: "x" }));
+    await notFound(await d.post("/agent_spans", { details: { agent_instance_id: other.run, schema_name: "llm", status: "active", payload: {} } }));
+    await notFound(await d.post(`/agent_spans/${other.span}/finish`, {}));
+    await notFound(await d.post("/agent_instance/register", { agent_id: other.agent, agent_version: { external_identifier: "9" }, agent_schema_version: { external_identifier: "s" } }));
+    const bulk = await d.post("/bulk", { items: [{ _type: "agent_spans/finish", agent_span_id: other.span, idempotency_key: "dep-bulk-finish" }] }).expect(200);
+    expect(errorOf(bulk.body.outputs["dep-bulk-finish"]).code).toBe("not_found");
+    const outcome = await ctx.http().patch(`/api/v1/dashboard/traces/${other.trace}/outcome`).set(bearer(dep)).send({ success: false });
+    expect(outcome.status).toBe(404);
+    AvErrorSchema.parse(outcome.body);
+    // Nothing of the other agent changed.
+    expect((await api(ctx).get(`/agent_instance/${other.run}`).expect(200)).body.details.status).toBe("active");
+    expect((await api(ctx).get(`/agent_spans/${other.span}`).expect(200)).body.details.status).toBe("active");
+    // Its own: fine.
+    await d.post("/agent_spans", { details: { agent_instance_id: mine.run, schema_name: "llm", status: "active", payload: {} } }).expect(200);
   });
 });

@@ -7,7 +7,7 @@ import { spansRepository, type SpanFilters, type SpanTimeField, type SpanWriteRe
 import type { Outcome } from "../idempotency/service.js";
 import type { Db } from "../../repositories/types.js";
 import { requireScope, type AuthContext } from "../accounts/service.js";
-import { assertAgentAllowed } from "../catalog/service.js";
+import { agentFilter, assertAgentAllowed, canSeeAgent } from "../catalog/service.js";
 import { summarize, validateAgainst, type CompiledSpanType, type SpanTypeCache, type ValidationIssue } from "../catalog/span-types.js";
 import { AppError, invalidAction, notFound } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
@@ -168,7 +168,7 @@ export class SpansService {
 
   async get(auth: AuthContext, id: string, db: Db = this.prisma): Promise<Span> {
     const span = await spansRepository.findById(db, auth.accountId, id);
-    if (!span) throw notFound("agent span");
+    if (!span || !canSeeAgent(auth, span.agentId)) throw notFound("agent span");
     return span;
   }
 
@@ -178,7 +178,7 @@ export class SpansService {
         fields: [{ path: "query.agent_instance_id", message: "is required (or agent_id)", code: "required_value" }],
       });
     }
-    return spansRepository.list(this.sql, auth.accountId, filters, page, orderBy);
+    return spansRepository.list(this.sql, auth.accountId, { ...filters, agentId: agentFilter(auth, filters.agentId) }, page, orderBy);
   }
 
   /** Span type titles for serializing spans of many runs: run id → (schema name → title). */
@@ -234,7 +234,7 @@ export class SpansService {
     const db = this.prisma;
     requireScope(auth, "write");
     const run = await this.factsOf(auth, input.agent_instance_id, db);
-    assertAgentAllowed(auth, run.agentId);
+    assertAgentAllowed(auth, run.agentId, "agent instance");
 
     const terminal = isTerminal(input.status);
     if (input.result_payload && !terminal) {
@@ -300,7 +300,7 @@ export class SpansService {
     const found = await spansRepository.findWithRun(sql, auth.accountId, id);
     if (!found) throw notFound("agent span");
     const { span, run } = found;
-    assertAgentAllowed(auth, span.agentId);
+    assertAgentAllowed(auth, span.agentId, "agent span");
     if (run.status === "terminated") throw terminatedError(run);
     const finished = await this.finishKnown(auth, span, run.agentSchemaVersionId, input, idem, sql);
     if (!finished) {
@@ -326,7 +326,7 @@ export class SpansService {
   ): Promise<SpanWritten | null> {
     const db = this.prisma;
     const id = span.id;
-    assertAgentAllowed(auth, span.agentId);
+    assertAgentAllowed(auth, span.agentId, "agent span");
 
     const status = input.status ?? "complete";
     const wrong = transitionError(span.status, status);

@@ -2,6 +2,7 @@ import type { Prisma, SqlDriver } from "../../db/database.js";
 import { agentsRepository } from "../../repositories/agents.js";
 import { tracesRepository, type TraceFilters, type TraceOrderField } from "../../repositories/traces.js";
 import type { AuthContext } from "../accounts/service.js";
+import { agentFilter, canSeeAgent } from "../catalog/service.js";
 import { notFound } from "../shared/app-error.js";
 
 export interface PageRequest {
@@ -23,7 +24,8 @@ export class TracesService {
   ) {}
 
   async list(auth: AuthContext, req: TraceListRequest) {
-    const { rows, total } = await tracesRepository.listTraces(this.sql, auth.accountId, req.filters, {
+    const filters = { ...req.filters, agentId: agentFilter(auth, req.filters.agentId) };
+    const { rows, total } = await tracesRepository.listTraces(this.sql, auth.accountId, filters, {
       orderBy: req.orderBy,
       direction: req.direction,
       offset: (req.page - 1) * req.pageSize,
@@ -34,7 +36,7 @@ export class TracesService {
 
   /** Runs of one agent, newest first; 404 when the agent is not the caller's. */
   async listOfAgent(auth: AuthContext, agentId: string, page: PageRequest) {
-    if (!(await agentsRepository.findById(this.prisma, auth.accountId, agentId))) throw notFound("agent");
+    if (!canSeeAgent(auth, agentId) || !(await agentsRepository.findById(this.prisma, auth.accountId, agentId))) throw notFound("agent");
     return this.list(auth, { ...page, filters: { agentId }, orderBy: "started_at", direction: "desc" });
   }
 
@@ -44,7 +46,7 @@ export class TracesService {
       tracesRepository.findTrace(this.sql, auth.accountId, traceId),
       tracesRepository.listSpans(this.sql, auth.accountId, traceId),
     ]);
-    if (!trace) throw notFound("trace");
+    if (!trace || !canSeeAgent(auth, trace.agentId)) throw notFound("trace");
     return { trace, spans };
   }
 
