@@ -13,6 +13,7 @@ import { TraceIngestService } from "./domain/traces/ingest.js";
 import { TracesService } from "./domain/traces/service.js";
 import { StaleRunSweeper } from "./domain/traces/sweeper.js";
 import { PeriodicTask } from "./domain/shared/periodic.js";
+import { EventQuota } from "./domain/usage/quota.js";
 import { tokenRateLimiter, type SlidingWindowRateLimiter } from "./http/rate-limit.js";
 
 /** The domain services both dialects call. Built once per app from the database and config. */
@@ -26,6 +27,11 @@ export interface Services {
   traceIngest: TraceIngestService;
   traces: TracesService;
   agentAnalytics: AgentAnalyticsService;
+  /**
+   * The monthly event quota every ingest path reserves its spans with before writing them
+   * (`reserve(accountId, spans)`, then `settle(stored)`); 429 with Retry-After when over it.
+   */
+  quota: EventQuota;
   /** Runs in the background from creation; `sweepStaleRuns(now)` sweeps at once. */
   sweeper: StaleRunSweeper;
   /** Per-token request limiter shared by both dialects (null when RATE_LIMIT_PER_MINUTE=0). */
@@ -37,6 +43,7 @@ export interface Services {
 export function createServices(db: Database, config: Config, logger?: Logger): Services {
   const catalog = new CatalogService(db.prisma);
   const instances = new InstancesService(db.prisma, catalog);
+  const quota = new EventQuota(db.prisma, config.EVENT_LIMIT_MONTHLY, logger);
   const sweeper = new StaleRunSweeper(db.prisma, config, logger);
   sweeper.start();
   const idempotency = new IdempotencyService(db.prisma, config.IDEMPOTENCY_TTL_HOURS);
@@ -51,10 +58,11 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
     accounts: new AccountsService(db.prisma, db.sql),
     catalog,
     instances,
-    spans: new SpansService(db.prisma, db.sql, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict", db.sqlTransaction),
+    spans: new SpansService(db.prisma, db.sql, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict", quota, db.sqlTransaction),
     idempotency,
     tokens: new TokensService(db.prisma),
-    traceIngest: new TraceIngestService(db.prisma, db.sql, catalog, config, logger),
+    traceIngest: new TraceIngestService(db.sql, catalog, quota, config, logger),
+    quota,
     traces: new TracesService(db.prisma, db.sql),
     agentAnalytics: new AgentAnalyticsService(db.prisma),
     sweeper,

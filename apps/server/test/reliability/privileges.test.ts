@@ -174,7 +174,7 @@ describe("an agent_deployment token", () => {
     const versionId = (await api(ctx).get(`/agent_instance/${run.id}`).expect(200)).body.details.agent_version_id as string;
     const trace = traceItem({ agent: name, spans: 2, outcome: `${name}-outcome` });
     await ctx.http().post("/api/v1/traces/batch").set(bearer(ctx.token)).send({ traces: [trace] }).expect(200);
-    return { name, agent: run.agent_id, run: run.id, span, version: versionId, schemaVersion: run.agent_schema_version_id, trace: trace.trace.trace_id };
+    return { name, agent: run.agent_id, run: run.id, span, version: versionId, schemaVersion: run.agent_schema_version_id, trace: trace.trace.trace_id as string };
   }
 
   let mine: Awaited<ReturnType<typeof agentWithData>>;

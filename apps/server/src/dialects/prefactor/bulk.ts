@@ -162,6 +162,9 @@ export function registerBulkRoutes(router: Router, services: Services): void {
             : await services.idempotency.run(auth.accountId, item.idempotency_key, fingerprint, (tx) => action.tx(auth, tx));
         outputs[item.idempotency_key] = JSON.parse(out.text);
       } catch (error) {
+        // Over the monthly quota the whole request is refused (429, Retry-After), as a batch is:
+        // the items before this one were stored, and replay under their keys when it is retried.
+        if (error instanceof AppError && error.code === "rate_limited") throw error;
         outputs[item.idempotency_key] = prefactorEnvelope(toAppError(error, req));
         break;
       }
