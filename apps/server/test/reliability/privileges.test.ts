@@ -174,7 +174,16 @@ describe("an agent_deployment token", () => {
     const versionId = (await api(ctx).get(`/agent_instance/${run.id}`).expect(200)).body.details.agent_version_id as string;
     const trace = traceItem({ agent: name, spans: 2, outcome: `${name}-outcome` });
     await ctx.http().post("/api/v1/traces/batch").set(bearer(ctx.token)).send({ traces: [trace] }).expect(200);
-    return { name, agent: run.agent_id, run: run.id, span, version: versionId, schemaVersion: run.agent_schema_version_id, trace: trace.trace.trace_id as string };
+    return {
+      name,
+      agent: run.agent_id,
+      run: run.id,
+      span,
+      version: versionId,
+      schemaVersion: run.agent_schema_version_id,
+      trace: trace.trace.trace_id as string,
+      traceSpan: trace.spans[0]!.span_id,
+    };
   }
 
   let mine: Awaited<ReturnType<typeof agentWithData>>;
@@ -187,7 +196,7 @@ describe("an agent_deployment token", () => {
   });
 
   const get = (path: string) => ctx.http().get(`/api/v1${path}`).set(bearer(dep));
-  const otherIds = () => [other.agent, other.run, other.span, other.version, other.schemaVersion, other.trace, "dep-other-outcome", "dep-other prompt"];
+  const otherIds = () => [other.agent, other.run, other.span, other.version, other.schemaVersion, other.trace, other.traceSpan, "dep-other-outcome", "dep-other prompt"];
 
   /** Every GET of agent data, with what the token must (and must not) find there. */
   const reads = (): [string, string, string[]][] => [
@@ -211,6 +220,7 @@ describe("an agent_deployment token", () => {
     ["/dashboard/traces/", `/dashboard/traces?agent_id=${other.agent}`, []],
     ["/dashboard/traces/", `/dashboard/traces?agent=${other.name}`, []],
     ["/dashboard/traces/{trace_id}", `/dashboard/traces/${mine.trace}`, [mine.trace]],
+    ["/dashboard/traces/{trace_id}/spans/{span_id}", `/dashboard/traces/${mine.trace}/spans/${mine.traceSpan}`, [mine.traceSpan]],
     ["/dashboard/traces/compare-agents", `/dashboard/traces/compare-agents?agent_a=${mine.name}&agent_b=${mine.agent}`, [mine.agent]],
     ["/agents", "/agents", [mine.agent]],
     ["/agents/{id}", `/agents/${mine.agent}`, [mine.agent]],
@@ -227,6 +237,8 @@ describe("an agent_deployment token", () => {
     ["/agent_spans/{id}", `/agent_spans/${other.span}`],
     ["/dashboard/traces/{trace_id}", `/dashboard/traces/${other.trace}`],
     ["/dashboard/traces/{trace_id}", `/dashboard/traces/${other.run}`],
+    ["/dashboard/traces/{trace_id}/spans/{span_id}", `/dashboard/traces/${other.trace}/spans/${other.traceSpan}`],
+    ["/dashboard/traces/{trace_id}/spans/{span_id}", `/dashboard/traces/${other.run}/spans/${other.span}`],
     ["/dashboard/traces/compare-agents", `/dashboard/traces/compare-agents?agent_a=${mine.name}&agent_b=${other.name}`],
     ["/dashboard/traces/compare-agents", `/dashboard/traces/compare-agents?agent_a=${other.agent}&agent_b=${mine.agent}`],
     ["/agents/{id}", `/agents/${other.agent}`],

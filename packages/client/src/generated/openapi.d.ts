@@ -589,10 +589,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A trace with all its spans in waterfall order (read scope)
-         * @description Trailing slashes are optional.
+         * A trace with a page of its spans in waterfall order (read scope)
+         * @description Spans come in pages (span_limit, span_cursor → next_span_cursor), bounded in count and in bytes; a span's input, output or metadata over 8 KB of JSON is replaced by an AvTruncatedJson (getTraceSpan has it whole). Trailing slashes are optional.
          */
         get: operations["getTrace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/traces/{trace_id}/spans/{span_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One span of a trace, whole (read scope)
+         * @description Trailing slashes are optional.
+         */
+        get: operations["getTraceSpan"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1454,9 +1474,19 @@ export interface components {
              * @example 0.004500
              */
             total_cost_usd: string | null;
-            metadata: {
+            /** @description In lists, metadata whose JSON text exceeds 8192 bytes is an AvTruncatedJson; the trace detail has it whole. */
+            metadata: components["schemas"]["AvTruncatedJson"] | {
                 [key: string]: unknown;
             } | null;
+        };
+        /** @description Stands in for a JSON field whose text exceeds 8192 bytes. The full value: GET /api/v1/dashboard/traces/{trace_id}/spans/{span_id}. */
+        AvTruncatedJson: {
+            /** @enum {boolean} */
+            _truncated: true;
+            /** @description Bytes of the field's JSON text as stored (PostgreSQL's jsonb text form) */
+            size_bytes: number;
+            /** @description The first 1024 characters of that JSON text (not valid JSON by itself) */
+            preview: string;
         };
         AvCompareAgentsResponse: {
             agents: components["schemas"]["AvAgentComparison"][];
@@ -1493,10 +1523,71 @@ export interface components {
                 [key: string]: number;
             };
         };
-        AvTraceDetail: components["schemas"]["AvTrace"] & {
-            /** @description Ordered by started_at ascending, then span_id */
-            spans: components["schemas"]["AvSpan"][];
+        AvTraceDetail: {
+            trace_id: string;
+            agent_id: string;
+            agent_name: string;
+            status: components["schemas"]["AvTraceStatus"];
+            started_at: string;
+            ended_at: string | null;
+            duration_ms: number | null;
+            success: boolean | null;
+            outcome: string | null;
+            error_message: string | null;
+            total_tokens: number | null;
+            /**
+             * @description USD, decimal string with 6 places
+             * @example 0.004500
+             */
+            total_cost_usd: string | null;
+            metadata: {
+                [key: string]: unknown;
+            } | null;
+            /** @description All spans of the trace, whatever the page */
+            span_count: number;
+            /** @description Pass as span_cursor for the next page of spans; null when this page has the last span */
+            next_span_cursor: string | null;
+            /** @description One page: ordered by started_at ascending, then span_id; at most span_limit spans, and fewer once the page's spans reach about 4 MB of JSON (the span that crosses it is the last). */
+            spans: components["schemas"]["AvTraceDetailSpan"][];
         };
+        /** @description A span as a trace detail page shows it: input, output and metadata over 8192 bytes of JSON are summarised. */
+        AvTraceDetailSpan: {
+            span_id: string;
+            trace_id: string;
+            parent_span_id: string | null;
+            type: components["schemas"]["AvSpanType"];
+            name: string;
+            status: components["schemas"]["AvTraceStatus"];
+            started_at: string;
+            ended_at: string | null;
+            duration_ms: number | null;
+            model: string | null;
+            input_tokens: number | null;
+            output_tokens: number | null;
+            total_tokens: number | null;
+            /**
+             * @description USD, decimal string with 6 places
+             * @example 0.004500
+             */
+            cost_usd: string | null;
+            /** @description An AvTruncatedJson when its JSON text exceeds 8192 bytes */
+            input: components["schemas"]["AvTruncatedJson"] | {
+                [key: string]: unknown;
+            } | null;
+            /** @description An AvTruncatedJson when its JSON text exceeds 8192 bytes */
+            output: components["schemas"]["AvTruncatedJson"] | {
+                [key: string]: unknown;
+            } | null;
+            /** @description An AvTruncatedJson when its JSON text exceeds 8192 bytes */
+            metadata: components["schemas"]["AvTruncatedJson"] | {
+                [key: string]: unknown;
+            } | null;
+            error_message: string | null;
+            /** @description True when input, output or metadata was replaced by an AvTruncatedJson */
+            truncated: boolean;
+        };
+        /** @enum {string} */
+        AvSpanType: "agent" | "llm" | "tool" | "http" | "db" | "retrieval" | "custom";
         AvSpan: {
             span_id: string;
             trace_id: string;
@@ -1527,8 +1618,6 @@ export interface components {
             } | null;
             error_message: string | null;
         };
-        /** @enum {string} */
-        AvSpanType: "agent" | "llm" | "tool" | "http" | "db" | "retrieval" | "custom";
         AvOutcome: {
             trace_id: string;
             success: boolean;
@@ -5760,7 +5849,12 @@ export interface operations {
     };
     getTrace: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Spans per page, 1..5000 (default 1000) */
+                span_limit?: number;
+                /** @description next_span_cursor of the previous page (opaque); absent = first page */
+                span_cursor?: string;
+            };
             header?: never;
             path: {
                 trace_id: string;
@@ -5769,13 +5863,99 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The trace */
+            /** @description The trace and one page of its spans */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AvTraceDetail"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    getTraceSpan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trace_id: string;
+                span_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The span */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvSpan"];
                 };
             };
             /** @description Invalid request */

@@ -15,7 +15,7 @@ import type { AuthContext } from "../../domain/accounts/service.js";
 import type { SpanIdempotency, SpanWrites, SpanWritten } from "../../domain/runs/spans.js";
 import { requestFingerprint, type Outcome } from "../../domain/idempotency/service.js";
 import { AppError } from "../../domain/shared/app-error.js";
-import type { Db } from "../../repositories/types.js";
+import type { Transaction } from "../../domain/shared/transaction.js";
 import type { Services } from "../../services.js";
 import { authOf } from "../../http/context.js";
 import { requireScope } from "../../domain/accounts/service.js";
@@ -28,7 +28,7 @@ type Item = z.output<typeof BulkRequestSchema>["items"][number];
 /** An item's action: a span write (one statement, like the single endpoints) or a transaction. */
 type Prepared =
   | { span: (writes: SpanWrites, auth: AuthContext, idem?: SpanIdempotency) => Promise<SpanWritten> }
-  | { tx: (auth: AuthContext, tx: Db) => Promise<Outcome> };
+  | { tx: (auth: AuthContext, tx: Transaction) => Promise<Outcome> };
 
 const isSpanWrite = (item: Item) => item._type === "agent_spans/create" || item._type === "agent_spans/finish";
 

@@ -3,11 +3,11 @@ import type { z } from "zod";
 import { requireScope, type AuthContext } from "../../domain/accounts/service.js";
 import type { Scope } from "../../domain/accounts/tokens.js";
 import { requestFingerprint, type Outcome } from "../../domain/idempotency/service.js";
-import type { Db } from "../../repositories/types.js";
+import type { Transaction } from "../../domain/shared/transaction.js";
 import type { Services } from "../../services.js";
 import { authOf } from "../../http/context.js";
 
-export type Effect = (auth: AuthContext, tx: Db) => Promise<Outcome>;
+export type Effect = (auth: AuthContext, tx: Transaction) => Promise<Outcome>;
 
 /** A success outcome whose body has passed through its contract schema. */
 export function ok<S extends z.ZodType>(schema: S, body: z.input<S>, status = 200): Outcome {
