@@ -13,10 +13,14 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv | Ajv2020) => void;
 export const SCHEMA_LIMITS = {
   /** Canonical JSON of one schema. */
   bytes: 64 * 1024,
-  /** Objects in one schema (subschemas and the objects of unknown keywords). */
-  nodes: 1_000,
+  /** Objects in one schema (subschemas and the objects of unknown keywords): Ajv compiles ~0.1-0.2 ms of each. */
+  nodes: 500,
+  /** Objects in all the schemas of one schema version together. */
+  versionNodes: 10_000,
   /** Subschemas nested in one another. */
   depth: 32,
+  /** `pattern`s and `patternProperties` keys in one schema (each compiled RE2 program costs ~0.5 ms). */
+  patterns: 100,
   /** Characters of one `pattern` or `patternProperties` key. */
   patternLength: 1_000,
 } as const;
@@ -25,7 +29,7 @@ export const SCHEMA_LIMITS = {
  * Work units one validation may spend (one unit is about what applying a one-keyword subschema
  * to one value costs): past it, the payload is not judged rather than the event loop held.
  */
-export const VALIDATION_BUDGET = 2_000_000;
+export const VALIDATION_BUDGET = 1_000_000;
 
 class BudgetExceeded extends Error {}
 
@@ -44,8 +48,11 @@ function spend(units: number): void {
  * the input times the compiled program's size, which is what each test spends.
  */
 function compilePattern(pattern: string): RE2JS {
-  return RE2JS.compile(RE2JS.translateRegExp(pattern));
+  return precompiled?.get(pattern) ?? RE2JS.compile(RE2JS.translateRegExp(pattern));
 }
+
+/** The patterns of the schema being compiled, compiled once when it was checked. */
+let precompiled: Map<string, RE2JS> | null = null;
 
 const re2 = Object.assign(
   (pattern: string) => {
@@ -53,7 +60,7 @@ const re2 = Object.assign(
     const size = compiled.programSize();
     return {
       test(input: string): boolean {
-        spend(1 + Math.floor((input.length * size) / 512));
+        spend(2 + Math.floor((input.length * size) / 512));
         return compiled.test(input);
       },
       // Ajv keys its compiled patterns by this string.
@@ -72,7 +79,7 @@ function uniqueItems(schema: boolean, data: unknown[]): boolean {
   const seen = new Map<string, number>();
   for (let i = 0; i < data.length; i++) {
     const key = canonicalJson(data[i]);
-    spend(1 + (key.length >> 6));
+    spend(2 + key.length);
     const j = seen.get(key);
     if (j !== undefined) {
       uniqueItems.errors = [{ keyword: "uniqueItems", message: `must NOT have duplicate items (items ## ${j} and ${i} are identical)`, params: { i, j } }];
@@ -89,7 +96,7 @@ const COST = "spyglass:cost";
 
 function configure<T extends Ajv | Ajv2020>(ajv: T): T {
   addFormats(ajv);
-  // Format checks are linear but not cheap per character (date-time and regex take ~0.2 µs).
+  // Format checks are linear but not cheap per character (date-time and regex: ~0.1 µs).
   for (const [name, format] of Object.entries(ajv.formats)) {
     const definition = format instanceof RegExp || typeof format === "function" ? { validate: format } : format;
     if (!definition || typeof definition !== "object" || ("type" in definition && definition.type !== "string")) continue;
@@ -100,7 +107,7 @@ function configure<T extends Ajv | Ajv2020>(ajv: T): T {
       ...definition,
       type: "string",
       validate: (s: string) => {
-        spend(1 + (s.length >> 3));
+        spend(1 + s.length);
         return test(s);
       },
     } as never);
@@ -149,7 +156,7 @@ function checkPattern(pattern: string, at: string): void {
     throw new Refused(`the pattern at ${at || "/"} is longer than ${SCHEMA_LIMITS.patternLength} characters`);
   }
   try {
-    compilePattern(pattern);
+    precompiled?.set(pattern, compilePattern(pattern));
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Refused(
@@ -187,10 +194,17 @@ function checkRef(ref: string, at: string): void {
  * carries its cost (1 + its keys + the size of its enum/const values), so that each application
  * of a subschema, however it is reached ($ref recursion, anyOf over anyOf), counts.
  */
-function prepare(schema: Record<string, unknown>): Record<string, unknown> {
-  const bytes = canonicalJson(schema).length;
-  if (bytes > SCHEMA_LIMITS.bytes) throw new Refused(`the schema is ${bytes} bytes of JSON; at most ${SCHEMA_LIMITS.bytes} are accepted`);
+/** Why a schema is refused for its size alone (checked before anything else is done with it). */
+export function oversize(schema: Record<string, unknown>): string | null {
+  const bytes = JSON.stringify(schema).length;
+  return bytes > SCHEMA_LIMITS.bytes ? `the schema is ${bytes} bytes of JSON; at most ${SCHEMA_LIMITS.bytes} are accepted` : null;
+}
+
+function prepare(schema: Record<string, unknown>): { schema: Record<string, unknown>; nodes: number } {
+  const tooLarge = oversize(schema);
+  if (tooLarge) throw new Refused(tooLarge);
   let nodes = 0;
+  const patterns: [pattern: string, at: string][] = [];
   const walk = (node: unknown, depth: number, at: string): unknown => {
     if (Array.isArray(node)) return node.map((item, i) => walk(item, depth, `${at}/${i}`));
     if (!isObject(node)) return node;
@@ -203,17 +217,17 @@ function prepare(schema: Record<string, unknown>): Record<string, unknown> {
       weight += 1;
       if (DATA.has(key)) {
         put(copy, key, value);
-        if (key === "enum" || key === "const") weight += JSON.stringify(value).length >> 6;
+        if (key === "enum" || key === "const") weight += JSON.stringify(value).length >> 2;
       } else if (SCHEMA_MAPS.has(key) && isObject(value)) {
         const map: Record<string, unknown> = {};
         for (const [name, sub] of Object.entries(value)) {
-          if (key === "patternProperties") checkPattern(name, `${here}/${name}`);
+          if (key === "patternProperties") patterns.push([name, `${here}/${name}`]);
           put(map, name, walk(sub, depth + 1, `${here}/${name}`));
           weight += 1;
         }
         put(copy, key, map);
       } else {
-        if (key === "pattern" && typeof value === "string") checkPattern(value, here);
+        if (key === "pattern" && typeof value === "string") patterns.push([value, here]);
         if ((key === "$ref" || key === "$dynamicRef" || key === "$recursiveRef") && typeof value === "string") checkRef(value, here);
         put(copy, key, walk(value, depth + 1, here));
       }
@@ -221,34 +235,43 @@ function prepare(schema: Record<string, unknown>): Record<string, unknown> {
     put(copy, COST, weight);
     return copy;
   };
-  return walk(schema, 0, "") as Record<string, unknown>;
+  const prepared = walk(schema, 0, "") as Record<string, unknown>;
+  if (patterns.length > SCHEMA_LIMITS.patterns) throw new Refused(`the schema has ${patterns.length} patterns; at most ${SCHEMA_LIMITS.patterns} are accepted`);
+  for (const [pattern, at] of patterns) checkPattern(pattern, at);
+  return { schema: prepared, nodes };
 }
 
 export type Validator = ValidateFunction;
 
-export type Compiled = { ok: true; validate: Validator } | { ok: false; message: string; refused: boolean };
+/** `nodes`: the schema's size in SCHEMA_LIMITS.nodes terms (0 when refused). */
+export type Compiled = { ok: true; validate: Validator; nodes: number } | { ok: false; message: string; refused: boolean; nodes: number };
 
 /**
  * Compiles a tenant schema. `refused`: it is past a limit or uses a pattern RE2 cannot run
  * (registration answers 400); otherwise a failure is an invalid JSON Schema (stored, flagged).
  */
 export function compileSchema(schema: Record<string, unknown>): Compiled {
-  let prepared: Record<string, unknown>;
+  precompiled = new Map();
   try {
-    prepared = prepare(schema);
-  } catch (error) {
-    if (error instanceof Refused) return { ok: false, message: error.message, refused: true };
-    throw error;
-  }
-  const ajv = typeof schema.$schema === "string" && schema.$schema.includes("2020-12") ? draft2020 : draft07;
-  try {
-    return { ok: true, validate: ajv.compile(prepared) };
-  } catch (error) {
-    return { ok: false, message: error instanceof Error ? error.message.slice(0, 500) : "invalid JSON Schema", refused: false };
+    let prepared: { schema: Record<string, unknown>; nodes: number };
+    try {
+      prepared = prepare(schema);
+    } catch (error) {
+      if (error instanceof Refused) return { ok: false, message: error.message, refused: true, nodes: 0 };
+      throw error;
+    }
+    const ajv = typeof schema.$schema === "string" && schema.$schema.includes("2020-12") ? draft2020 : draft07;
+    try {
+      return { ok: true, validate: ajv.compile(prepared.schema), nodes: prepared.nodes };
+    } catch (error) {
+      return { ok: false, message: error instanceof Error ? error.message.slice(0, 500) : "invalid JSON Schema", refused: false, nodes: prepared.nodes };
+    } finally {
+      // The compiled function stands alone; dropping Ajv's own cache entry keeps memory bounded
+      // and lets two versions reuse one $id.
+      ajv.removeSchema(prepared.schema);
+    }
   } finally {
-    // The compiled function stands alone; dropping Ajv's own cache entry keeps memory bounded and
-    // lets two versions reuse one $id.
-    ajv.removeSchema(prepared);
+    precompiled = null;
   }
 }
 

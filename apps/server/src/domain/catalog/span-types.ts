@@ -4,9 +4,9 @@ import type { SpanTypeSchemaDetails } from "@spyglass/contracts";
 import { canonicalJson } from "../idempotency/service.js";
 import { AppError } from "../shared/app-error.js";
 import { parseTemplate, renderSummary, type ParsedTemplate } from "../runs/templates.js";
-import { compileSchema, runValidator, type Validator } from "./json-schema.js";
+import { compileSchema, oversize, runValidator, SCHEMA_LIMITS, type Validator } from "./json-schema.js";
 
-type Verdict = { ok: true } | { ok: false; message: string; refused: boolean };
+type Verdict = { ok: true; nodes: number } | { ok: false; message: string; refused: boolean; nodes: number };
 
 /**
  * Whether a schema compiles, by its canonical JSON: registering a run restates its schema
@@ -17,6 +17,8 @@ const verdicts = new Map<string, Verdict>();
 const VERDICTS_MAX = 2_000;
 
 function schemaVerdict(schema: Record<string, unknown>): { verdict: Verdict; compiled: boolean } {
+  const tooLarge = oversize(schema);
+  if (tooLarge) return { verdict: { ok: false, message: tooLarge, refused: true, nodes: 0 }, compiled: false };
   const key = createHash("sha256").update(canonicalJson(schema)).digest("base64");
   const known = verdicts.get(key);
   if (known) {
@@ -25,7 +27,7 @@ function schemaVerdict(schema: Record<string, unknown>): { verdict: Verdict; com
     return { verdict: known, compiled: false };
   }
   const compiled = compileSchema(schema);
-  const verdict: Verdict = compiled.ok ? { ok: true } : { ok: false, message: compiled.message, refused: compiled.refused };
+  const verdict: Verdict = compiled.ok ? { ok: true, nodes: compiled.nodes } : { ok: false, message: compiled.message, refused: compiled.refused, nodes: compiled.nodes };
   verdicts.set(key, verdict);
   if (verdicts.size > VERDICTS_MAX) verdicts.delete(verdicts.keys().next().value!);
   return { verdict, compiled: true };
@@ -78,9 +80,14 @@ function spanTypesOf(content: SchemaVersionContent): SpanTypeInput[] {
  */
 export async function normalizeSpanTypes(content: SchemaVersionContent): Promise<{ spanTypes: Record<string, SpanTypeSchemaDetails>; contentHash: string }> {
   const spanTypes: Record<string, SpanTypeSchemaDetails> = {};
+  let nodes = 0;
   const check = async (name: string, which: "params_schema" | "result_schema", schema: Record<string, unknown>) => {
     const { verdict, compiled } = schemaVerdict(schema);
     if (compiled) await new Promise((resolve) => setImmediate(resolve));
+    nodes += verdict.nodes;
+    if (nodes > SCHEMA_LIMITS.versionNodes) {
+      throw new AppError("invalid_value", `span_type_schemas: the schemas of one version may have at most ${SCHEMA_LIMITS.versionNodes} subschemas together`);
+    }
     if (verdict.ok) return { status: "success" } as const;
     if (verdict.refused) {
       const message = `span type '${name}': ${which} is refused: ${verdict.message}`;
