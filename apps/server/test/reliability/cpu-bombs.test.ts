@@ -194,10 +194,10 @@ describe("Liquid templates see a bounded payload", () => {
     expect(out.summary).toBe("19999");
   });
 
-  it("filters repeated over what a template sees are stopped by its memory and render limits: summary null", async () => {
-    const template = '{% for i in (1..20) %}{% assign x = s | split: "" | sort | join: "" %}{% endfor %}{{ x | size }}';
-    const run = await runWith([{ name: "m", params_schema: { type: "object" }, template }]);
-    expect((await span(run, "m", { s: "ba".repeat(5_000) })).summary).toBeNull();
-    expect((await span(run, "m", { s: "ba" })).summary).toBe("2");
+  it("sees the first 10,000 characters of a string and the first 1,000 entries of an array", async () => {
+    const run = await runWith([{ name: "n", params_schema: { type: "object" }, template: "{{ s | size }} {{ xs | size }} {{ xs | last }} {{ o.k3 }}" }]);
+    const o = Object.fromEntries(Array.from({ length: 5_000 }, (_, i) => [`k${i}`, i]));
+    const out = await span(run, "n", { s: "x".repeat(50_000), xs: Array.from({ length: 5_000 }, (_, i) => i), o });
+    expect(out.summary).toBe("10000 1000 999 3");
   });
 });
