@@ -1,11 +1,6 @@
-import type { Page } from "../http/list.js";
+import type { Page } from "../model/page.js";
 import { findOrInsert, type Db } from "./types.js";
-
-export interface InstanceCountRow {
-  agent_id: string;
-  status: string;
-  n: number;
-}
+import type { InstanceCountRow } from "../model/rows.js";
 
 export const agentsRepository = {
   findById(db: Db, accountId: string, id: string) {
@@ -31,10 +26,12 @@ export const agentsRepository = {
       "agent",
     );
   },
-  async list(db: Db, accountId: string, page: Page, orderBy: Record<string, "asc" | "desc">) {
+  /** `onlyId`: the one agent a deployment token sees. */
+  async list(db: Db, accountId: string, page: Page, orderBy: Record<string, "asc" | "desc">, onlyId?: string) {
+    const where = { accountId, ...(onlyId === undefined ? {} : { id: onlyId }) };
     const [items, count] = await Promise.all([
-      db.agent.findMany({ where: { accountId }, orderBy: [orderBy, { id: "asc" }], skip: page.offset, take: page.pageSize }),
-      db.agent.count({ where: { accountId } }),
+      db.agent.findMany({ where, orderBy: [orderBy, { id: "asc" }], skip: page.offset, take: page.pageSize }),
+      db.agent.count({ where }),
     ]);
     return { items, count };
   },

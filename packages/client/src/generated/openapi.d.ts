@@ -589,10 +589,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A trace with all its spans in waterfall order (read scope)
-         * @description Trailing slashes are optional.
+         * A trace with a page of its spans in waterfall order (read scope)
+         * @description Spans come in pages (span_limit, span_cursor → next_span_cursor), bounded in count and in bytes; a span's input, output or metadata over 8 KB of JSON is replaced by an AvTruncatedJson (getTraceSpan has it whole). Trailing slashes are optional.
          */
         get: operations["getTrace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/traces/{trace_id}/spans/{span_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One span of a trace, whole (read scope)
+         * @description Trailing slashes are optional.
+         */
+        get: operations["getTraceSpan"];
         put?: never;
         post?: never;
         delete?: never;
@@ -802,7 +822,7 @@ export interface components {
             control?: components["schemas"]["Control"];
         };
         /** @enum {string} */
-        ErrorCode: "bad_request" | "bad_authtoken" | "not_authenticated" | "not_permitted" | "not_implemented" | "unknown" | "not_found" | "unexpected_ref_type" | "unexpected" | "invalid_action" | "invalid_value" | "required_value" | "idempotency_key_already_used" | "payload_too_large" | "rate_limited";
+        ErrorCode: "bad_request" | "bad_authtoken" | "not_authenticated" | "not_permitted" | "not_implemented" | "unknown" | "not_found" | "unexpected_ref_type" | "unexpected" | "invalid_action" | "invalid_value" | "required_value" | "idempotency_key_already_used" | "payload_too_large" | "rate_limited" | "unavailable";
         FieldError: {
             /** @enum {string} */
             status: "error";
@@ -1292,8 +1312,10 @@ export interface components {
             /** @enum {string} */
             status: "success";
             details: components["schemas"]["ApiToken"];
-            /** @description The secret; shown once */
-            token: string;
+            /** @description The secret; shown once. null when this response replays the creation for a retry under the same idempotency_key: the secret is never stored, so it cannot be shown again (see `notice`). */
+            token: string | null;
+            /** @description Present when `token` is null: why, and what to do (revoke this token, create another) */
+            notice?: string;
         };
         ApiTokenCreate: {
             details: {
@@ -1452,9 +1474,19 @@ export interface components {
              * @example 0.004500
              */
             total_cost_usd: string | null;
-            metadata: {
+            /** @description In lists, metadata whose JSON text exceeds 8192 bytes is an AvTruncatedJson; the trace detail has it whole. */
+            metadata: components["schemas"]["AvTruncatedJson"] | {
                 [key: string]: unknown;
             } | null;
+        };
+        /** @description Stands in for a JSON field whose text exceeds 8192 bytes. The full value: GET /api/v1/dashboard/traces/{trace_id}/spans/{span_id}. */
+        AvTruncatedJson: {
+            /** @enum {boolean} */
+            _truncated: true;
+            /** @description Bytes of the field's JSON text as stored (PostgreSQL's jsonb text form) */
+            size_bytes: number;
+            /** @description The first 1024 characters of that JSON text (not valid JSON by itself) */
+            preview: string;
         };
         AvCompareAgentsResponse: {
             agents: components["schemas"]["AvAgentComparison"][];
@@ -1491,10 +1523,71 @@ export interface components {
                 [key: string]: number;
             };
         };
-        AvTraceDetail: components["schemas"]["AvTrace"] & {
-            /** @description Ordered by started_at ascending, then span_id */
-            spans: components["schemas"]["AvSpan"][];
+        AvTraceDetail: {
+            trace_id: string;
+            agent_id: string;
+            agent_name: string;
+            status: components["schemas"]["AvTraceStatus"];
+            started_at: string;
+            ended_at: string | null;
+            duration_ms: number | null;
+            success: boolean | null;
+            outcome: string | null;
+            error_message: string | null;
+            total_tokens: number | null;
+            /**
+             * @description USD, decimal string with 6 places
+             * @example 0.004500
+             */
+            total_cost_usd: string | null;
+            metadata: {
+                [key: string]: unknown;
+            } | null;
+            /** @description All spans of the trace, whatever the page */
+            span_count: number;
+            /** @description Pass as span_cursor for the next page of spans; null when this page has the last span */
+            next_span_cursor: string | null;
+            /** @description One page: ordered by started_at ascending, then span_id; at most span_limit spans, and fewer once the page's spans reach about 4 MB of JSON (the span that crosses it is the last). */
+            spans: components["schemas"]["AvTraceDetailSpan"][];
         };
+        /** @description A span as a trace detail page shows it: input, output and metadata over 8192 bytes of JSON are summarised. */
+        AvTraceDetailSpan: {
+            span_id: string;
+            trace_id: string;
+            parent_span_id: string | null;
+            type: components["schemas"]["AvSpanType"];
+            name: string;
+            status: components["schemas"]["AvTraceStatus"];
+            started_at: string;
+            ended_at: string | null;
+            duration_ms: number | null;
+            model: string | null;
+            input_tokens: number | null;
+            output_tokens: number | null;
+            total_tokens: number | null;
+            /**
+             * @description USD, decimal string with 6 places
+             * @example 0.004500
+             */
+            cost_usd: string | null;
+            /** @description An AvTruncatedJson when its JSON text exceeds 8192 bytes */
+            input: components["schemas"]["AvTruncatedJson"] | {
+                [key: string]: unknown;
+            } | null;
+            /** @description An AvTruncatedJson when its JSON text exceeds 8192 bytes */
+            output: components["schemas"]["AvTruncatedJson"] | {
+                [key: string]: unknown;
+            } | null;
+            /** @description An AvTruncatedJson when its JSON text exceeds 8192 bytes */
+            metadata: components["schemas"]["AvTruncatedJson"] | {
+                [key: string]: unknown;
+            } | null;
+            error_message: string | null;
+            /** @description True when input, output or metadata was replaced by an AvTruncatedJson */
+            truncated: boolean;
+        };
+        /** @enum {string} */
+        AvSpanType: "agent" | "llm" | "tool" | "http" | "db" | "retrieval" | "custom";
         AvSpan: {
             span_id: string;
             trace_id: string;
@@ -1525,8 +1618,6 @@ export interface components {
             } | null;
             error_message: string | null;
         };
-        /** @enum {string} */
-        AvSpanType: "agent" | "llm" | "tool" | "http" | "db" | "retrieval" | "custom";
         AvOutcome: {
             trace_id: string;
             success: boolean;
@@ -1764,6 +1855,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAccount: {
@@ -1849,6 +1949,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1945,6 +2054,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2051,6 +2169,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createEnvironment: {
@@ -2147,6 +2274,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getEnvironment: {
@@ -2235,6 +2371,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2341,6 +2486,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     deleteEnvironment: {
@@ -2429,6 +2583,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2535,6 +2698,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgent: {
@@ -2631,6 +2803,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgent: {
@@ -2719,6 +2900,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2825,6 +3015,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     deleteAgent: {
@@ -2913,6 +3112,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3019,6 +3227,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     reinstateAgent: {
@@ -3111,6 +3328,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3218,6 +3444,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgentVersion: {
@@ -3314,6 +3549,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgentVersion: {
@@ -3402,6 +3646,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3509,6 +3762,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgentSchemaVersion: {
@@ -3598,6 +3860,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3700,6 +3971,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     registerAgentInstance: {
@@ -3789,6 +4069,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3902,6 +4191,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgentInstance: {
@@ -3990,6 +4288,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4096,6 +4403,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     finishAgentInstance: {
@@ -4195,6 +4511,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     terminateAgentInstance: {
@@ -4287,6 +4612,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4402,6 +4736,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgentSpan: {
@@ -4498,6 +4841,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgentSpan: {
@@ -4586,6 +4938,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4692,6 +5053,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     bulk: {
@@ -4781,6 +5151,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4887,6 +5266,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createApiToken: {
@@ -4976,6 +5364,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5078,6 +5475,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     deleteApiToken: {
@@ -5166,6 +5572,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5272,6 +5687,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     activateApiToken: {
@@ -5364,6 +5788,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5470,6 +5903,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     ingestTraceBatch: {
@@ -5550,6 +5992,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5664,6 +6115,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     compareAgents: {
@@ -5754,11 +6214,25 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     getTrace: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Spans per page, 1..5000 (default 1000) */
+                span_limit?: number;
+                /** @description next_span_cursor of the previous page (opaque); absent = first page */
+                span_cursor?: string;
+            };
             header?: never;
             path: {
                 trace_id: string;
@@ -5767,7 +6241,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The trace */
+            /** @description The trace and one page of its spans */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5832,6 +6306,110 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    getTraceSpan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trace_id: string;
+                span_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The span */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvSpan"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5928,6 +6506,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     listAvAgents: {
@@ -6004,6 +6591,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6096,6 +6692,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     getAvAgentStats: {
@@ -6177,6 +6782,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6274,6 +6888,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     listAvApiKeys: {
@@ -6355,6 +6978,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6449,6 +7081,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     pingAvApiKey: {
@@ -6525,6 +7166,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6610,6 +7260,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
