@@ -164,8 +164,12 @@ export class SpansService {
     }
     const issues = validateAgainst(target === "payload" ? type.params : type.result, value, target);
     const real = issues.filter((i) => i.target !== "schema");
+    const prefix = target === "payload" ? "details.payload" : "details.result_payload";
+    const unjudged = issues.find((i) => i.target === "schema" && type.params && type.result);
+    if (this.strict && unjudged) {
+      throw new AppError("invalid_value", `${prefix}: ${unjudged.message}`, { fields: [{ path: prefix, message: unjudged.message }] });
+    }
     if (this.strict && real.length) {
-      const prefix = target === "payload" ? "details.payload" : "details.result_payload";
       const fields = real.map((i) => ({ path: [prefix, i.path].filter(Boolean).join("."), message: i.message }));
       throw new AppError("invalid_value", `${target} does not match the span type's schema: ${fields.map((f) => `${f.path} ${f.message}`).join("; ")}`, { fields });
     }
