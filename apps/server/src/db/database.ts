@@ -4,10 +4,9 @@ import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config.js";
-import { applyMigrations, migrationsUpToDate } from "./migrations.js";
+import { applyMigrations, MIGRATION_LOCK_SQL, migrationsUpToDate } from "./migrations.js";
 
 export type Prisma = PrismaClient;
 
@@ -62,9 +61,16 @@ export interface Database {
   sql: SqlDriver;
   /** Null on PGlite (see SqlTransaction). */
   sqlTransaction: SqlTransaction | null;
-  adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   /** Throws when the database cannot answer a trivial query. */
   ping(): Promise<void>;
+  /**
+   * Applies the committed migrations not yet applied (recovering an interrupted one), and
+   * returns their names. On PostgreSQL on a connection of its own, which holds the migration
+   * lock, has no statement timeout (a migration may rewrite a large table) and is closed as soon
+   * as migrating ends: a lock left on a pooled connection made the next server that had a
+   * migration to apply wait for it until it gave up.
+   */
+  migrate(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -123,8 +129,7 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
       },
     });
     pool.on("error", () => {});
-    const adapterFactory = new PrismaPg(pool);
-    const prisma = new PrismaClient({ adapter: adapterFactory });
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     db = {
       kind: "postgresql",
       prisma,
@@ -149,9 +154,19 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
           client.release(broken);
         }
       },
-      adapterFactory,
       ping: async () => {
         await prisma.$queryRaw`SELECT 1`;
+      },
+      migrate: async () => {
+        const own = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1, idleTimeoutMillis: 0, keepAlive: true });
+        own.on("error", () => {});
+        try {
+          // Waits for another server's migration to end (then finds nothing left to do).
+          await own.query(MIGRATION_LOCK_SQL);
+          return await applyMigrations(new PrismaPg(own), (text) => own.query(text));
+        } finally {
+          await own.end();
+        }
       },
       close: async () => {
         await prisma.$disconnect();
@@ -177,10 +192,10 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
       prisma,
       sql: { query: async <T>(text: string, params: unknown[]) => (await pglite.query<T>(text, params)).rows },
       sqlTransaction: null,
-      adapterFactory,
       ping: async () => {
         await prisma.$queryRaw`SELECT 1`;
       },
+      migrate: () => applyMigrations(adapterFactory, (text) => pglite.exec(text)),
       close: async () => {
         await prisma.$disconnect();
         await pglite.close();
@@ -189,7 +204,7 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
   }
   try {
     await db.ping();
-    if (migrate && !migrationsUpToDate(await appliedMigrations(db.prisma))) await applyMigrations(db.adapterFactory);
+    if (migrate && !migrationsUpToDate(await appliedMigrations(db.prisma))) await db.migrate();
   } catch (error) {
     await db.close().catch(() => {});
     throw new DatabaseStartupError(`cannot use ${where}: ${describe(error)}`);
