@@ -71,6 +71,12 @@ export interface Database {
    * migration to apply wait for it until it gave up.
    */
   migrate(): Promise<string[]>;
+  /**
+   * Cancels the statements running on this process's connections (their transactions roll back
+   * and their requests answer 503), for a shutdown that must end. Nothing to cancel on PGlite:
+   * a statement there runs in this thread, which is not free to do anything else meanwhile.
+   */
+  cancelRunning(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -129,6 +135,11 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
       },
     });
     pool.on("error", () => {});
+    const clients = new Set<pg.PoolClient>();
+    pool.on("connect", (client) => {
+      clients.add(client);
+      client.once("end", () => clients.delete(client));
+    });
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     db = {
       kind: "postgresql",
@@ -168,6 +179,17 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
           await own.end();
         }
       },
+      cancelRunning: async () => {
+        const pids = [...clients].map((c) => (c as unknown as { processID?: number }).processID).filter((pid) => typeof pid === "number");
+        if (!pids.length) return;
+        const admin = new pg.Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 1_000 });
+        await admin.connect();
+        try {
+          await admin.query("SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid", [pids]);
+        } finally {
+          await admin.end();
+        }
+      },
       close: async () => {
         await prisma.$disconnect();
         await pool.end();
@@ -196,6 +218,7 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
         await prisma.$queryRaw`SELECT 1`;
       },
       migrate: () => applyMigrations(adapterFactory, (text) => pglite.exec(text)),
+      cancelRunning: async () => {},
       close: async () => {
         await prisma.$disconnect();
         await pglite.close();
