@@ -34,6 +34,8 @@ export class FakeSpyglass {
   /** Items answered with an error (other than commanded failures). */
   readonly refused: { item: Item; code: string; message: string }[] = [];
   requests = 0;
+  /** When each request arrived and the command it met. */
+  readonly served: { at: number; command: Command | undefined }[] = [];
   authorization: string | undefined;
   readonly batchSizes: number[] = [];
   readonly arrivals: number[] = [];
@@ -89,6 +91,7 @@ export class FakeSpyglass {
     this.requests++;
     this.authorization = req.headers.authorization;
     const command = this.commands.shift();
+    this.served.push({ at: Date.now(), command });
     if (command && "drop" in command && command.drop === "before") {
       req.socket.destroy();
       return;
