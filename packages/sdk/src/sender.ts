@@ -14,7 +14,9 @@ export type Work =
   | { kind: "bulk"; seq: number; run: RunLink; item: BulkItem; frozen: boolean }
   | { kind: "outcome"; seq: number; run: RunLink; body: Schemas["AvOutcomeUpdate"]; frozen: boolean };
 
-type NewWork = Work extends infer W ? (W extends Work ? Omit<W, "seq" | "frozen"> : never) : never;
+/** Work as the tracer hands it over; the queue numbers and freezes it. */
+type NewWork = DistributiveOmit<Work, "seq" | "frozen">;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export interface SenderOptions {
   client: SpyglassClient;

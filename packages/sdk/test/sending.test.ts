@@ -395,3 +395,23 @@ describe("the agent's code", () => {
     }
   });
 });
+
+describe("a script that never calls shutdown()", () => {
+  it("still sends what it recorded before the process exits, and then exits", async () => {
+    const f = await fake();
+    const { spawn } = await import("node:child_process");
+    const script = `
+      import { Spyglass } from "./src/index.ts";
+      const sg = new Spyglass({ agent: "no-shutdown", flushIntervalMs: 60_000 });
+      await sg.run((run) => run.span({ type: "tool" }, async () => 1));
+    `;
+    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@spyglass/source", "--input-type=module", "-e", script], {
+      cwd: new URL("..", import.meta.url).pathname,
+      env: { PATH: process.env.PATH, SPYGLASS_BASE_URL: f.baseUrl, SPYGLASS_TOKEN: "t" },
+      stdio: "inherit",
+    });
+    const code = await new Promise((resolve) => child.on("exit", resolve));
+    expect(code).toBe(0);
+    expect(f.log.map((i) => i._type)).toEqual(["agent_instances/register", "agent_instances/start", "agent_spans/create", "agent_instances/finish"]);
+  });
+});
