@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createSpyglassClient, type Schemas } from "@spyglass/client";
 import { SpyglassError } from "./errors.js";
-import { pfid, randomPartition } from "./ids.js";
+import { isoNow, pfid, randomPartition } from "./ids.js";
 import { Sender, type BulkItem, type RunLink, type SenderStats, type Work } from "./sender.js";
 import { withReservedKeys } from "./span-types.js";
 
@@ -306,7 +306,7 @@ export class Spyglass {
     if (!this.sender) return DISABLED_RUN;
     const state: RunState = { id: pfid(this.partition), dead: false, enabled: true };
     this.guard(() => {
-      const at = new Date().toISOString();
+      const at = isoNow();
       const registered = this.bulk(state, {
         _type: "agent_instances/register",
         idempotency_key: `${state.id}.r`,
@@ -331,7 +331,7 @@ export class Spyglass {
         idempotency_key: `${run.id}.f`,
         agent_instance_id: run.id,
         status,
-        timestamp: new Date().toISOString(),
+        timestamp: isoNow(),
       } satisfies BulkItem & Schemas["FinishInstance"]);
     });
   }
@@ -354,7 +354,7 @@ export class Spyglass {
         payload: asJsonField(payload),
         id: state.id,
         parent_span_id: parent ? parent.id : null,
-        started_at: new Date().toISOString(),
+        started_at: isoNow(),
       };
       state.create = this.bulk(run, { _type: "agent_spans/create", idempotency_key: `${state.id}.c`, details });
       state.dropped = state.create === null;
@@ -376,7 +376,7 @@ export class Spyglass {
           cost_usd: usage.costUsd === undefined ? null : String(usage.costUsd),
         };
       }
-      const at = new Date().toISOString();
+      const at = isoNow();
       const create = state.create;
       state.create = null;
       if (create && !create.frozen) {
