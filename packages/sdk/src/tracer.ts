@@ -106,6 +106,8 @@ interface Context {
 /** A JSON object copy of `value`: objects as they serialize, anything else as `{ value }`. */
 function toJsonObject(value: unknown): JsonObject {
   if (value === undefined) return {};
+  // Scalars need no copy: the JSON round trip below is for objects the agent may still mutate.
+  if (value === null || typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))) return { value };
   let copy: unknown;
   try {
     copy = JSON.parse(JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? "null");
