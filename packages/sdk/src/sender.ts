@@ -290,6 +290,8 @@ export class Sender {
       return {};
     }
     for (const work of batch) {
+      // A refused registration takes the rest of its run out of the queue with it.
+      if (this.queue[this.head] !== work) continue;
       this.refuse(work, new SpyglassError("rejected", `the server refused the request with ${status}`, { status, body: error, item: work }));
     }
     return {};

@@ -197,6 +197,25 @@ describe("retries", () => {
   });
 });
 
+describe("refusals", () => {
+  it("gives up a request the server refuses as a whole (401), counts each item once, and goes on with later runs", async () => {
+    const f = await fake();
+    const errors: SpyglassError[] = [];
+    const sg = tracer(f, { flushIntervalMs: 60_000 }, errors);
+    f.commands.push({ status: 401 });
+    await Promise.all([work(sg, 1), work(sg, 1)]);
+    await sg.flush();
+    expect(f.log).toEqual([]);
+    // Two runs of register, start, 2 spans, finish.
+    expect(sg.stats()).toMatchObject({ queued: 0, sent: 0, failed: 10, dropped: 0 });
+    expect(errors.every((e) => e.kind === "rejected" && e.status === 401)).toBe(true);
+    await work(sg, 1);
+    await sg.flush();
+    expect(f.log).toHaveLength(5);
+    expect(f.refused).toEqual([]);
+  });
+});
+
 describe("bounded memory", () => {
   it("holds at most maxQueueSize items while the server is away, drops and counts the rest, never blocks the agent, and keeps what it holds consistent", async () => {
     const f = await fake();

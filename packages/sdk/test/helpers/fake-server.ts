@@ -6,7 +6,7 @@ type Item = Record<string, unknown> & { _type: string; idempotency_key: string }
 
 /** What the next request meets, in order; a request with no command left is served normally. */
 export type Command =
-  | { status: 500 | 502 | 503 }
+  | { status: 401 | 500 | 502 | 503 }
   | { status: 429; retryAfter: string }
   /** The connection is cut before anything is processed. */
   | { drop: "before" }
@@ -101,7 +101,8 @@ export class FakeSpyglass {
         "content-type": "application/json",
         ...(command.status === 429 ? { "retry-after": command.retryAfter } : {}),
       });
-      res.end(JSON.stringify({ status: "error", code: "unexpected", message: "commanded failure" }));
+      const code = command.status === 401 ? "bad_authtoken" : "unexpected";
+      res.end(JSON.stringify({ status: "error", code, message: "commanded failure" }));
       return;
     }
     if (command && "delayMs" in command) await new Promise((r) => setTimeout(r, command.delayMs));
