@@ -822,7 +822,7 @@ export interface components {
             control?: components["schemas"]["Control"];
         };
         /** @enum {string} */
-        ErrorCode: "bad_request" | "bad_authtoken" | "not_authenticated" | "not_permitted" | "not_implemented" | "unknown" | "not_found" | "unexpected_ref_type" | "unexpected" | "invalid_action" | "invalid_value" | "required_value" | "idempotency_key_already_used" | "payload_too_large" | "rate_limited";
+        ErrorCode: "bad_request" | "bad_authtoken" | "not_authenticated" | "not_permitted" | "not_implemented" | "unknown" | "not_found" | "unexpected_ref_type" | "unexpected" | "invalid_action" | "invalid_value" | "required_value" | "idempotency_key_already_used" | "payload_too_large" | "rate_limited" | "unavailable";
         FieldError: {
             /** @enum {string} */
             status: "error";
@@ -1312,8 +1312,10 @@ export interface components {
             /** @enum {string} */
             status: "success";
             details: components["schemas"]["ApiToken"];
-            /** @description The secret; shown once */
-            token: string;
+            /** @description The secret; shown once. null when this response replays the creation for a retry under the same idempotency_key: the secret is never stored, so it cannot be shown again (see `notice`). */
+            token: string | null;
+            /** @description Present when `token` is null: why, and what to do (revoke this token, create another) */
+            notice?: string;
         };
         ApiTokenCreate: {
             details: {
@@ -1853,6 +1855,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAccount: {
@@ -1938,6 +1949,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2034,6 +2054,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2140,6 +2169,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createEnvironment: {
@@ -2236,6 +2274,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getEnvironment: {
@@ -2324,6 +2371,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2430,6 +2486,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     deleteEnvironment: {
@@ -2518,6 +2583,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2624,6 +2698,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgent: {
@@ -2720,6 +2803,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgent: {
@@ -2808,6 +2900,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2914,6 +3015,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     deleteAgent: {
@@ -3002,6 +3112,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3108,6 +3227,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     reinstateAgent: {
@@ -3200,6 +3328,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3307,6 +3444,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgentVersion: {
@@ -3403,6 +3549,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgentVersion: {
@@ -3491,6 +3646,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3598,6 +3762,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgentSchemaVersion: {
@@ -3687,6 +3860,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3789,6 +3971,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     registerAgentInstance: {
@@ -3878,6 +4069,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3991,6 +4191,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgentInstance: {
@@ -4079,6 +4288,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4185,6 +4403,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     finishAgentInstance: {
@@ -4284,6 +4511,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     terminateAgentInstance: {
@@ -4376,6 +4612,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4491,6 +4736,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgentSpan: {
@@ -4587,6 +4841,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgentSpan: {
@@ -4675,6 +4938,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4781,6 +5053,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     bulk: {
@@ -4870,6 +5151,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4976,6 +5266,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createApiToken: {
@@ -5065,6 +5364,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5167,6 +5475,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     deleteApiToken: {
@@ -5255,6 +5572,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5361,6 +5687,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     activateApiToken: {
@@ -5453,6 +5788,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5559,6 +5903,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     ingestTraceBatch: {
@@ -5639,6 +5992,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5753,6 +6115,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     compareAgents: {
@@ -5836,6 +6207,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5933,6 +6313,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     getTraceSpan: {
@@ -6012,6 +6401,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6108,6 +6506,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     listAvAgents: {
@@ -6184,6 +6591,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6276,6 +6692,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     getAvAgentStats: {
@@ -6357,6 +6782,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6454,6 +6888,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     listAvApiKeys: {
@@ -6535,6 +6978,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6629,6 +7081,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     pingAvApiKey: {
@@ -6705,6 +7166,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6790,6 +7260,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
