@@ -44,8 +44,12 @@ export interface SenderStats {
 
 type Step = { retryInMs?: number };
 
-/** Prefactor error codes that mean "the server failed", not "the request is wrong": worth a retry. */
-const TRANSIENT_CODES = new Set(["unexpected", "unknown"]);
+/**
+ * Prefactor error codes that mean "not now", not "the request is wrong": worth a retry. The server
+ * answers a database outage (`unavailable`) and the quota (`rate_limited`) for the whole request,
+ * with Retry-After; should an item carry one, it is retried all the same.
+ */
+const TRANSIENT_CODES = new Set(["unexpected", "unknown", "unavailable", "rate_limited"]);
 /** Retry-After beyond this is taken as this: the queue is bounded, waiting longer only loses more. */
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
 
