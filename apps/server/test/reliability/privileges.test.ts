@@ -325,3 +325,33 @@ describe("agent ids", () => {
     expect(AgentResponseSchema.parse((await b.get(`/agent/${id}`).expect(200)).body).details.name).toBe("tenant-b-agent");
   });
 });
+
+describe("client strings used as keys", () => {
+  it("a /bulk item keyed __proto__ runs once and its output is in the response", async () => {
+    const run = await startedInstance(ctx, { agent_version: { name: "proto-bot", external_identifier: "1" } });
+    const items = [
+      { _type: "agent_spans/create", idempotency_key: "__proto__", details: { agent_instance_id: run.id, schema_name: "llm", status: "active", payload: { n: 1 } } },
+      { _type: "agent_spans/create", idempotency_key: "constructor", details: { agent_instance_id: run.id, schema_name: "llm", status: "active", payload: { n: 2 } } },
+      { _type: "agent_instances/finish", idempotency_key: "toString", agent_instance_id: run.id },
+    ];
+    const res = await api(ctx).post("/bulk", { items }).expect(200);
+    const outputs = JSON.parse(res.text, (_key, value) => value).outputs as Record<string, { status: string; details: { id: string } }>;
+    expect(Object.keys(outputs)).toEqual(["__proto__", "constructor", "toString"]);
+    expect(Object.getOwnPropertyDescriptor(outputs, "__proto__")?.value.status).toBe("success");
+    const spanId = Object.getOwnPropertyDescriptor(outputs, "__proto__")!.value.details.id as string;
+    await api(ctx).get(`/agent_spans/${spanId}`).expect(200);
+    // Replayed on retry, the same bytes, nothing run twice.
+    const again = await api(ctx).post("/bulk", { items }).expect(200);
+    expect(again.text).toBe(res.text);
+    expect(await ctx.db.prisma.span.count({ where: { agentInstanceId: run.id } })).toBe(2);
+  });
+
+  it("a span type named __proto__ is refused, not silently lost", async () => {
+    const res = await api(ctx).post("/agent_instance/register", {
+      agent_version: { name: "proto-types", external_identifier: "1" },
+      agent_schema_version: { external_identifier: "s", span_type_schemas: [{ name: "__proto__", params_schema: {} }] },
+    });
+    expect(res.status).toBe(400);
+    expect(errorOf(res.body).code).toBe("invalid_value");
+  });
+});
