@@ -1260,6 +1260,7 @@ export interface components {
         BulkResponse: {
             /** @enum {string} */
             status: "success";
+            /** @description Each item's output under its idempotency_key (any string, `__proto__` included) */
             outputs: {
                 [key: string]: {
                     /** @enum {string} */
