@@ -41,6 +41,8 @@ export interface SpanWrite {
   totalTokens: number | null;
   /** Decimal text, rounded to 6 places by the column. */
   costUsd: string | null;
+  /** costUsd was computed from the model price table, not reported. */
+  costComputed: boolean;
   /** JSON text of an object; null = not given. */
   payload: string | null;
   resultPayload: string | null;
@@ -57,6 +59,11 @@ export interface TraceBatchWrite {
   spans: SpanWrite[];
   /** What the client reported; null means "the sum over the llm spans". */
   reportedTotals: { tokens: number | null; costUsd: string | null };
+  /**
+   * OTLP: the run is assembled from spans arriving over several exports (its start is the
+   * earliest, its agent and status are its root span's); `hasRoot`: this write carries the root.
+   */
+  assembly?: { hasRoot: boolean; joinOtherAgent: boolean };
 }
 
 /**
@@ -86,6 +93,7 @@ function spanRowsJson(spans: SpanWrite[]): string {
         output_tokens: s.outputTokens,
         total_tokens: s.totalTokens,
         cost_usd: s.costUsd,
+        cost_computed: s.costComputed,
         error_message: s.errorMessage,
       },
       { payload: s.payload, result_payload: s.resultPayload, metadata: s.metadata },
@@ -112,6 +120,9 @@ function traceRowsJson(traces: TraceBatchWrite[]): string {
         error_message: i.errorMessage,
         total_tokens: t.reportedTotals.tokens,
         total_cost_usd: t.reportedTotals.costUsd,
+        assemble: t.assembly !== undefined,
+        has_root: t.assembly?.hasRoot ?? false,
+        join_other_agent: t.assembly?.joinOtherAgent ?? false,
       },
       { metadata: i.metadata, spans: spanRowsJson(t.spans) },
     );
@@ -240,7 +251,7 @@ export const tracesRepository = {
       SELECT id, agent_instance_id AS "traceId", parent_span_id AS "parentSpanId", schema_name AS "schemaName", name, status,
         COALESCE(started_at, inserted_at) AS "startedAt", finished_at AS "finishedAt", duration_ms::float8 AS "durationMs", model,
         input_tokens AS "inputTokens", output_tokens AS "outputTokens", total_tokens AS "totalTokens",
-        cost_usd::text AS "costUsd", payload, result_payload AS "resultPayload", metadata, error_message AS "errorMessage"
+        cost_usd::text AS "costUsd", cost_computed AS "costComputed", payload, result_payload AS "resultPayload", metadata, error_message AS "errorMessage"
       FROM spans WHERE account_id = ${accountId} AND agent_instance_id = ${traceId}
       ORDER BY COALESCE(started_at, inserted_at) ASC, id ASC`);
   },

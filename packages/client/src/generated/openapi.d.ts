@@ -765,6 +765,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/traces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exports OpenTelemetry spans (OTLP/HTTP, write scope)
+         * @description application/x-protobuf or application/json, optionally Content-Encoding: gzip (the body limit applies to the decompressed size). A trace is a run (its id as a UUID), service.name its agent; see docs/otlp.md for the mapping. Answers in the request's encoding.
+         */
+        post: operations["exportOtlpTraces"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/otlp/v1/traces": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exports OpenTelemetry spans (OTLP/HTTP, write scope)
+         * @description application/x-protobuf or application/json, optionally Content-Encoding: gzip (the body limit applies to the decompressed size). A trace is a run (its id as a UUID), service.name its agent; see docs/otlp.md for the mapping. Answers in the request's encoding.
+         */
+        post: operations["exportOtlpTracesAgentvistaPath"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1514,6 +1554,8 @@ export interface components {
              * @example 0.004500
              */
             cost_usd: string | null;
+            /** @description cost_usd was computed from the model price table (the client reported none) */
+            cost_computed: boolean;
             input: {
                 [key: string]: unknown;
             } | null;
@@ -1615,6 +1657,40 @@ export interface components {
             id: string;
             /** @enum {boolean} */
             is_active: false;
+        };
+        OtlpExportTraceServiceResponse: {
+            /** @description Present when some spans were not stored, with why */
+            partialSuccess?: {
+                /** @description int64, as the proto3 JSON mapping writes it */
+                rejectedSpans: string;
+                errorMessage: string;
+            };
+        };
+        /** @description google.rpc.Status */
+        OtlpStatus: {
+            /** @description gRPC status code */
+            code: number;
+            message: string;
+        };
+        /** @description OTLP/JSON: lowerCamelCase fields, trace and span ids as hex, enums as integers, 64-bit integers as strings or numbers. The same message as application/x-protobuf. */
+        OtlpExportTraceServiceRequest: {
+            resourceSpans?: ({
+                resource?: {
+                    attributes?: unknown[];
+                } & {
+                    [key: string]: unknown;
+                };
+                scopeSpans?: ({
+                    scope?: unknown;
+                    spans?: unknown[];
+                } & {
+                    [key: string]: unknown;
+                })[];
+            } & {
+                [key: string]: unknown;
+            })[];
+        } & {
+            [key: string]: unknown;
         };
     };
     responses: never;
@@ -6615,6 +6691,198 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    exportOtlpTraces: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-protobuf": string;
+                "application/json": components["schemas"]["OtlpExportTraceServiceRequest"];
+            };
+        };
+        responses: {
+            /** @description ExportTraceServiceResponse; partialSuccess counts and explains spans not stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpExportTraceServiceResponse"];
+                };
+            };
+            /** @description Undecodable body, or ids of the wrong length */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Token lacks the write scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Body (decompressed) larger than the configured limit, or too many spans */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Content-Type other than application/x-protobuf or application/json, or an unsupported Content-Encoding */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Rate or monthly event limit; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Overloaded; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+        };
+    };
+    exportOtlpTracesAgentvistaPath: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/x-protobuf": string;
+                "application/json": components["schemas"]["OtlpExportTraceServiceRequest"];
+            };
+        };
+        responses: {
+            /** @description ExportTraceServiceResponse; partialSuccess counts and explains spans not stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpExportTraceServiceResponse"];
+                };
+            };
+            /** @description Undecodable body, or ids of the wrong length */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Token lacks the write scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Body (decompressed) larger than the configured limit, or too many spans */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Content-Type other than application/x-protobuf or application/json, or an unsupported Content-Encoding */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Rate or monthly event limit; retry after Retry-After seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
+                };
+            };
+            /** @description Overloaded; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-protobuf": string;
+                    "application/json": components["schemas"]["OtlpStatus"];
                 };
             };
         };

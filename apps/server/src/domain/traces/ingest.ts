@@ -10,6 +10,7 @@ import type { CatalogService } from "../catalog/service.js";
 import { AppError } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
 import { normalizeTraceItem, type NormalizedTrace } from "./normalize.js";
+import { otelTraces, type OtelSpan } from "./otel.js";
 
 export interface BatchError {
   index: number;
@@ -41,6 +42,12 @@ function sqlMessage(error: unknown): string {
 }
 
 export const MONTHLY_LIMIT_MESSAGE = "Monthly event limit exceeded.";
+
+/** When a client refused for the month may try again: the start of the next month (UTC). */
+export function secondsToNextMonth(now: Date): number {
+  const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+  return Math.max(1, Math.ceil((next - now.getTime()) / 1000));
+}
 
 /**
  * At most `limit` batches are written at once; the others wait their turn in arrival order. More
@@ -105,7 +112,32 @@ export class TraceIngestService {
       if (result.ok) traces.push(result.trace);
       else reject(result, result.message);
     }
+    const accepted = await this.store(auth, traces, reject, now);
+    errors.sort((a, b) => a.index - b.index);
+    return { accepted, errors };
+  }
 
+  /**
+   * OTLP export: the spans grouped into runs by trace, stored like a batch (each run atomically).
+   * Returns how many spans were not stored and why, for the response's partial_success.
+   */
+  async ingestOtel(auth: AuthContext, spans: OtelSpan[], now = new Date()): Promise<{ rejectedSpans: number; messages: string[] }> {
+    const traces = otelTraces(spans);
+    // A token restricted to one agent writes that agent's runs only, also when a trace is shared.
+    if (auth.agentId) for (const t of traces) t.assembly = { hasRoot: t.assembly?.hasRoot ?? false, joinOtherAgent: false };
+    const messages: string[] = [];
+    const accepted = new Set(await this.store(auth, traces, (t, message) => messages.push(`trace ${t.traceId ?? "?"}: ${message}`), now));
+    const rejectedSpans = traces.reduce((n, t) => (accepted.has(t.index) ? n : n + t.received), 0);
+    return { rejectedSpans, messages };
+  }
+
+  /** Stores normalized traces; returns the indexes stored (ascending) and reports the others. */
+  private async store(
+    auth: AuthContext,
+    traces: NormalizedTrace[],
+    reject: (t: { index: number; traceId: string | null }, message: string) => void,
+    now: Date,
+  ): Promise<number[]> {
     // Events are the spans received; the whole batch is refused when it does not fit the month.
     // Without a limit nothing is counted: the counter would be one more commit on one hot row per
     // batch, for a figure nothing reads (a limit set mid-month counts from then on).
@@ -113,7 +145,7 @@ export class TraceIngestService {
     const limited = this.config.EVENT_LIMIT_MONTHLY !== undefined;
     const reserved = limited ? traces.reduce((sum, t) => sum + t.spans.length, 0) : 0;
     if (reserved > 0 && !(await usageRepository.reserveEvents(this.prisma, auth.accountId, month, reserved, this.config.EVENT_LIMIT_MONTHLY))) {
-      throw new AppError("rate_limited", MONTHLY_LIMIT_MESSAGE);
+      throw new AppError("rate_limited", MONTHLY_LIMIT_MESSAGE, { retryAfterSeconds: secondsToNextMonth(now) });
     }
 
     let stored = 0;
@@ -150,8 +182,7 @@ export class TraceIngestService {
         this.logger?.warn({ err }, "could not release reserved events");
       });
     }
-    errors.sort((a, b) => a.index - b.index);
-    return { accepted, errors };
+    return accepted;
   }
 
   /**
