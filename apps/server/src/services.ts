@@ -7,6 +7,7 @@ import { SpanTypeCache } from "./domain/catalog/span-types.js";
 import { IdempotencyService } from "./domain/idempotency/service.js";
 import { InstancesService } from "./domain/runs/instances.js";
 import { SpansService } from "./domain/runs/spans.js";
+import { PriceService } from "./domain/prices/service.js";
 import { TokensService } from "./domain/tokens/service.js";
 import { AgentAnalyticsService } from "./domain/traces/analytics.js";
 import { TraceIngestService } from "./domain/traces/ingest.js";
@@ -25,6 +26,7 @@ export interface Services {
   traceIngest: TraceIngestService;
   traces: TracesService;
   agentAnalytics: AgentAnalyticsService;
+  prices: PriceService;
   /** Runs in the background from creation; `sweepStaleRuns(now)` sweeps at once. */
   sweeper: StaleRunSweeper;
   /** Per-token request limiter shared by both dialects (null when RATE_LIMIT_PER_MINUTE=0). */
@@ -38,6 +40,7 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
   const instances = new InstancesService(db.prisma, catalog);
   const sweeper = new StaleRunSweeper(db.prisma, config, logger);
   sweeper.start();
+  const prices = new PriceService(db.prisma);
   return {
     accounts: new AccountsService(db.prisma, db.sql),
     catalog,
@@ -45,9 +48,10 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
     spans: new SpansService(db.prisma, db.sql, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict", db.sqlTransaction),
     idempotency: new IdempotencyService(db.prisma, config.IDEMPOTENCY_TTL_HOURS),
     tokens: new TokensService(db.prisma),
-    traceIngest: new TraceIngestService(db.prisma, db.sql, catalog, config, logger),
+    traceIngest: new TraceIngestService(db.prisma, db.sql, catalog, prices, config, logger),
     traces: new TracesService(db.prisma, db.sql),
     agentAnalytics: new AgentAnalyticsService(db.prisma),
+    prices,
     sweeper,
     rateLimiter: tokenRateLimiter(config.RATE_LIMIT_PER_MINUTE),
     close: () => sweeper.stop(),

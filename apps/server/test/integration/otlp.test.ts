@@ -7,7 +7,7 @@ import { resourceFromAttributes } from "@opentelemetry/resources";
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentSpanListSchema, AvTraceDetailSchema, type AvSpan } from "@spyglass/contracts";
-import { bearer } from "../helpers/agentvista.js";
+import { avKey, bearer } from "../helpers/agentvista.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 
 // The official OpenTelemetry JS SDK exporting to a listening server, read back through both dialects.
@@ -122,6 +122,8 @@ describe.each([
     const [a, l, t] = [byName(run.spans, "invoke_agent support"), byName(run.spans, "chat gpt-4o"), byName(run.spans, "execute_tool lookup_order")];
     expect(a).toMatchObject({ type: "agent", parent_span_id: null, status: "completed" });
     expect(l).toMatchObject({ type: "llm", parent_span_id: a.span_id, status: "completed", model: "gpt-4o-2024-08-06", input_tokens: 1000, output_tokens: 200, total_tokens: 1200 });
+    // No cost was reported: computed from the shipped price of gpt-4o (2.50 / 10.00 USD per million tokens).
+    expect(l).toMatchObject({ cost_usd: "0.004500", cost_computed: true });
     expect(t).toMatchObject({ type: "tool", parent_span_id: a.span_id, status: "failed", error_message: "order service timed out" });
     // Every attribute and event is kept, with the original hex ids.
     expect(l.input).toMatchObject({ "gen_ai.prompt.0.content": "Where is my order?", "gen_ai.completion.0.content": "It ships today.", "gen_ai.usage.input_tokens": 1000 });
@@ -135,6 +137,7 @@ describe.each([
     });
     expect(t.metadata).toMatchObject({ "otel.span_id": tool.spanContext().spanId, "otel.status_code": "error" });
     expect(run.total_tokens).toBe(1200);
+    expect(run.total_cost_usd).toBe("0.004500");
     expect(run.started_at).toBe(a.started_at);
 
     // The Prefactor dialect reads the same run as an agent instance.
@@ -161,7 +164,7 @@ describe.each([
 
 describe("OTLP export refusals the exporter sees", () => {
   it("a token without the write scope is refused (403), a wrong token too (401), and nothing is stored", async () => {
-    const { secret } = await ctx.services.accounts.issueToken({ accountId: ctx.accountId, name: "reader", scopes: ["read"] });
+    const secret = await avKey(ctx, ["read"]);
     const c = collector("otel-refused");
     const span = c.tracer.startSpan("lonely");
     span.end();

@@ -68,6 +68,44 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/model_prices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The model price table shipped with the server and the account's overrides (read scope)
+         * @description Costs not reported by a client are computed at ingest from these prices (USD per million tokens) and marked as computed.
+         */
+        get: operations["getModelPrices"];
+        put?: never;
+        /** Adds an account price for a model or pattern (admin scope); it wins over the shipped table for spans ingested from now on */
+        post: operations["createModelPriceOverride"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/model_prices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Removes an account price (admin scope) */
+        delete: operations["deleteModelPriceOverride"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/pfid/generate": {
         parameters: {
             query?: never;
@@ -866,6 +904,69 @@ export interface components {
             name: string;
             inserted_at: string;
             updated_at: string;
+        };
+        ModelPriceTableResponse: {
+            /** @enum {string} */
+            status: "success";
+            details: components["schemas"]["ModelPriceTable"];
+        };
+        ModelPriceTable: {
+            /** @description Version of the table shipped with the server */
+            version: string;
+            /** @description The shipped table */
+            prices: components["schemas"]["ModelPrice"][];
+            /** @description The account's own prices; they win over the shipped ones */
+            overrides: components["schemas"]["ModelPriceOverride"][];
+        };
+        ModelPrice: {
+            /** @description A model name, or a pattern with * for any run of characters; case-insensitive */
+            model_pattern: string;
+            provider: string | null;
+            input_per_million: string;
+            output_per_million: string;
+            /** @description Input tokens read from a prompt cache; null = billed as input */
+            cached_input_per_million: string | null;
+            /** @description UTC day (YYYY-MM-DD) from which this price applies */
+            effective_from: string;
+        };
+        ModelPriceOverride: components["schemas"]["ModelPrice"] & {
+            /** @enum {string} */
+            type: "model_price";
+            id: string;
+        };
+        ModelPriceOverrideResponse: {
+            /** @enum {string} */
+            status: "success";
+            details: components["schemas"]["ModelPriceOverride"];
+        };
+        ModelPriceOverrideCreate: {
+            details: {
+                model_pattern: string;
+                provider?: string | null;
+                /** @example 2.50 */
+                input_per_million: string;
+                /** @example 2.50 */
+                output_per_million: string;
+                /** @example 2.50 */
+                cached_input_per_million?: string | null;
+                /**
+                 * Format: date
+                 * @description Default 1970-01-01: every span
+                 */
+                effective_from?: string;
+            };
+        };
+        ModelPriceDeletedResponse: {
+            /** @enum {string} */
+            status: "success";
+            details: components["schemas"]["ModelPriceDeleted"];
+        };
+        ModelPriceDeleted: {
+            /** @enum {string} */
+            type: "model_price";
+            id: string;
+            /** @enum {boolean} */
+            deleted: true;
         };
         PfidGenerateResponse: {
             /** @enum {string} */
@@ -1858,6 +1959,288 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AccountResponse"];
+                };
+            };
+            /** @description Invalid request (bad_request, invalid_value, required_value) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing (not_authenticated) or bad (bad_authtoken) token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Token lacks the scope (not_permitted) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description invalid_action or idempotency_key_already_used */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (never carries a stack trace) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    getModelPrices: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The table */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelPriceTableResponse"];
+                };
+            };
+            /** @description Invalid request (bad_request, invalid_value, required_value) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing (not_authenticated) or bad (bad_authtoken) token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Token lacks the scope (not_permitted) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description invalid_action or idempotency_key_already_used */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (never carries a stack trace) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    createModelPriceOverride: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ModelPriceOverrideCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelPriceOverrideResponse"];
+                };
+            };
+            /** @description Invalid request (bad_request, invalid_value, required_value) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Missing (not_authenticated) or bad (bad_authtoken) token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Token lacks the scope (not_permitted) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description invalid_action or idempotency_key_already_used */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Unexpected error (never carries a stack trace) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    deleteModelPriceOverride: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelPriceDeletedResponse"];
                 };
             };
             /** @description Invalid request (bad_request, invalid_value, required_value) */

@@ -3,10 +3,11 @@ import type { AvTraceBatchItem } from "@spyglass/contracts";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { Prisma, SqlDriver } from "../../db/database.js";
-import { tracesRepository } from "../../repositories/traces.js";
+import { tracesRepository, type SpanWrite } from "../../repositories/traces.js";
 import { usageRepository } from "../../repositories/usage.js";
 import type { AuthContext } from "../accounts/service.js";
 import type { CatalogService } from "../catalog/service.js";
+import type { PriceService } from "../prices/service.js";
 import { AppError } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
 import { normalizeTraceItem, type NormalizedTrace } from "./normalize.js";
@@ -94,6 +95,7 @@ export class TraceIngestService {
     private readonly prisma: Prisma,
     private readonly sql: SqlDriver,
     private readonly catalog: CatalogService,
+    private readonly prices: PriceService,
     private readonly config: Pick<Config, "EVENT_LIMIT_MONTHLY" | "DB_POOL_SIZE">,
     private readonly logger?: Logger,
   ) {
@@ -126,7 +128,10 @@ export class TraceIngestService {
     // A token restricted to one agent writes that agent's runs only, also when a trace is shared.
     if (auth.agentId) for (const t of traces) t.assembly = { hasRoot: t.assembly?.hasRoot ?? false, joinOtherAgent: false };
     const messages: string[] = [];
-    const accepted = new Set(await this.store(auth, traces, (t, message) => messages.push(`trace ${t.traceId ?? "?"}: ${message}`), now));
+    const usage = new Map(traces.flatMap((t) => [...t.usage]));
+    const accepted = new Set(
+      await this.store(auth, traces, (t, message) => messages.push(`trace ${t.traceId ?? "?"}: ${message}`), now, (span) => usage.get(span.id)?.cachedInputTokens ?? null),
+    );
     const rejectedSpans = traces.reduce((n, t) => (accepted.has(t.index) ? n : n + t.received), 0);
     return { rejectedSpans, messages };
   }
@@ -137,6 +142,7 @@ export class TraceIngestService {
     traces: NormalizedTrace[],
     reject: (t: { index: number; traceId: string | null }, message: string) => void,
     now: Date,
+    cachedInput?: (span: SpanWrite) => number | null,
   ): Promise<number[]> {
     // Events are the spans received; the whole batch is refused when it does not fit the month.
     // Without a limit nothing is counted: the counter would be one more commit on one hot row per
@@ -162,6 +168,7 @@ export class TraceIngestService {
         }
         writable = mine;
       }
+      await this.prices.price(auth.accountId, writable.flatMap((t) => t.spans), cachedInput);
       // Runs in id order: concurrent batches take their row locks in the same order.
       writable.sort((a, b) => (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : a.index - b.index));
       const agents = [...new Set(writable.map((t) => t.agentName))].map((name) => ({ name, newId: generatePfid(auth.partition) }));
