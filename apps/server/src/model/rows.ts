@@ -41,6 +41,17 @@ export interface SpanRow {
   errorMessage: string | null;
 }
 
+/** A span as a page of a trace shows it: large JSON fields already summarised by the database. */
+export interface SpanPageRow extends SpanRow {
+  truncated: boolean;
+}
+
+/** Where a page of spans starts: after this sort key (started_at, else inserted_at) and id. */
+export interface SpanPosition {
+  startedAt: Date;
+  id: string;
+}
+
 export interface AgentRunStats {
   agentId: string;
   name: string;

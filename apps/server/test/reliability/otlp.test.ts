@@ -9,7 +9,7 @@ import { createRequire } from "node:module";
 import { gzipSync } from "node:zlib";
 import protobuf from "protobufjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AvTraceDetailSchema, OtlpExportTraceServiceResponseSchema, OtlpStatusSchema } from "@spyglass/contracts";
+import { AvSpanSchema, AvTraceDetailSchema, OtlpExportTraceServiceResponseSchema, OtlpStatusSchema } from "@spyglass/contracts";
 import { bearer } from "../helpers/agentvista.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 
@@ -156,9 +156,12 @@ describe("OTLP bad input: always a 4xx in the request's encoding, never a 5xx", 
     const ok = await post(protoRequest([{ traceId, attributes: [{ key: "gen_ai.prompt", value: { stringValue: big } }, { key: "nul", value: { stringValue: "a\u0000b" } }] }]), PROTO);
     expect(ok.status).toBe(200);
     expect(ExportTraceServiceResponse.toObject(ExportTraceServiceResponse.decode(ok.body))).toEqual({});
-    const run = AvTraceDetailSchema.parse((await ctx.http().get(`/api/v1/dashboard/traces/${traceId.replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-")}`).set(bearer(ctx.token))).body);
-    expect((run.spans[0]!.input!["gen_ai.prompt"] as string).length).toBe(big.length);
-    expect(run.spans[0]!.input!.nul).toBe("a\ufffdb");
+    const runId = traceId.replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-");
+    const run = AvTraceDetailSchema.parse((await ctx.http().get(`/api/v1/dashboard/traces/${runId}`).set(bearer(ctx.token))).body);
+    const whole = await ctx.http().get(`/api/v1/dashboard/traces/${runId}/spans/${run.spans[0]!.span_id}`).set(bearer(ctx.token));
+    const input = AvSpanSchema.parse(whole.body).input as Record<string, unknown>;
+    expect((input["gen_ai.prompt"] as string).length).toBe(big.length);
+    expect(input.nul).toBe("a\ufffdb");
 
     let value: unknown = { stringValue: "deep" };
     for (let i = 0; i < 35; i++) value = { arrayValue: { values: [value] } };

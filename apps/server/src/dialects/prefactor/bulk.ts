@@ -19,6 +19,7 @@ import type { Transaction } from "../../domain/shared/transaction.js";
 import type { Services } from "../../services.js";
 import { authOf } from "../../http/context.js";
 import { requireScope } from "../../domain/accounts/service.js";
+import { isTransientDatabaseError } from "../../db/transient.js";
 import { prefactorEnvelope, toAppError } from "../../http/errors.js";
 import { respond } from "../../http/respond.js";
 import { parseInput } from "../../http/validation.js";
@@ -162,6 +163,9 @@ export function registerBulkRoutes(router: Router, services: Services): void {
             : await services.idempotency.run(auth.accountId, item.idempotency_key, fingerprint, (tx) => action.tx(auth, tx));
         outputs[item.idempotency_key] = JSON.parse(out.text);
       } catch (error) {
+        // The whole request is retried (503): the items before this one are recorded under their
+        // keys, so the retry replays them and carries on from here.
+        if (isTransientDatabaseError(error)) throw error;
         outputs[item.idempotency_key] = prefactorEnvelope(toAppError(error, req));
         break;
       }
