@@ -26,10 +26,12 @@ export const agentsRepository = {
       "agent",
     );
   },
-  async list(db: Db, accountId: string, page: Page, orderBy: Record<string, "asc" | "desc">) {
+  /** `onlyId`: the one agent a deployment token sees. */
+  async list(db: Db, accountId: string, page: Page, orderBy: Record<string, "asc" | "desc">, onlyId?: string) {
+    const where = { accountId, ...(onlyId === undefined ? {} : { id: onlyId }) };
     const [items, count] = await Promise.all([
-      db.agent.findMany({ where: { accountId }, orderBy: [orderBy, { id: "asc" }], skip: page.offset, take: page.pageSize }),
-      db.agent.count({ where: { accountId } }),
+      db.agent.findMany({ where, orderBy: [orderBy, { id: "asc" }], skip: page.offset, take: page.pageSize }),
+      db.agent.count({ where }),
     ]);
     return { items, count };
   },

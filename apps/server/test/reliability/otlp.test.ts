@@ -207,6 +207,26 @@ describe("OTLP tenant isolation", () => {
   });
 });
 
+describe("OTLP and a deployment-scoped token", () => {
+  it("writes its own agent's spans only: other services, and traces of another agent, come back in partial_success", async () => {
+    const auth = await ctx.services.accounts.authenticate(ctx.token);
+    const agent = await ctx.services.catalog.findOrCreateAgentByName(auth, "deployed-otel");
+    const { secret } = await ctx.services.accounts.issueToken({ secretPrefix: "sg_", accountId: ctx.accountId, scopes: ["read", "write"], tokenScope: "agent_deployment", agentId: agent.id });
+    const foreignTrace = hex(16);
+    expect((await post(jsonRequest([{ traceId: foreignTrace }], "someone-else"), JSON_TYPE)).status).toBe(200);
+
+    const parse = (res: { body: Buffer }) => OtlpExportTraceServiceResponseSchema.parse(JSON.parse(res.body.toString("utf8")));
+    const own = parse(await post(jsonRequest([{}, {}], "deployed-otel"), JSON_TYPE, secret));
+    expect(own).toEqual({});
+    const other = parse(await post(jsonRequest([{}, {}, {}], "not-deployed-otel"), JSON_TYPE, secret));
+    expect(other.partialSuccess).toMatchObject({ rejectedSpans: "3", errorMessage: expect.stringMatching(/may only write runs of agent deployed-otel/) });
+    expect(await ctx.db.prisma.agent.count({ where: { name: "not-deployed-otel" } })).toBe(0);
+    // A trace another agent's spans started: joining it would write into that agent's run.
+    const joined = parse(await post(jsonRequest([{ traceId: foreignTrace }], "deployed-otel"), JSON_TYPE, secret));
+    expect(joined.partialSuccess).toMatchObject({ rejectedSpans: "1", errorMessage: expect.stringMatching(/another agent/) });
+  });
+});
+
 describe("OTLP monthly event limit", () => {
   it("answers 429 with Retry-After and a google.rpc.Status, storing nothing", async () => {
     const limited = await createTestContext({ EVENT_LIMIT_MONTHLY: "2" });

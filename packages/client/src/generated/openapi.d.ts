@@ -1453,8 +1453,10 @@ export interface components {
             /** @enum {string} */
             status: "success";
             details: components["schemas"]["ApiToken"];
-            /** @description The secret; shown once */
-            token: string;
+            /** @description The secret; shown once. null when this response replays the creation for a retry under the same idempotency_key: the secret is never stored, so it cannot be shown again (see `notice`). */
+            token: string | null;
+            /** @description Present when `token` is null: why, and what to do (revoke this token, create another) */
+            notice?: string;
         };
         ApiTokenCreate: {
             details: {

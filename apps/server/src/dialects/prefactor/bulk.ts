@@ -72,7 +72,7 @@ function prepare(services: Services, actions: ReturnType<typeof runActions>, ite
   }
 }
 
-const fingerprintOf = (item: Item) => requestFingerprint("BULK", item._type, item);
+const fingerprintOf = (auth: AuthContext, item: Item) => requestFingerprint(auth, "BULK", item._type, item);
 
 /**
  * Consecutive span writes of a bulk request, stored in one transaction with one commit: the
@@ -94,7 +94,7 @@ async function writeSpansTogether(
     writes = items.map((item, i) => {
       const action = prepare(services, actions, item, `items.${first + i}`);
       if (!("span" in action)) throw new Error("not a span write");
-      return { key: item.idempotency_key, fingerprint: fingerprintOf(item), act: action.span };
+      return { key: item.idempotency_key, fingerprint: fingerprintOf(auth, item), act: action.span };
     });
   } catch {
     return null;
@@ -156,16 +156,18 @@ export function registerBulkRoutes(router: Router, services: Services): void {
       }
       try {
         const action = prepare(services, actions, item, `items.${index}`);
-        const fingerprint = fingerprintOf(item);
+        const fingerprint = fingerprintOf(auth, item);
         const out =
           "span" in action
             ? await writeSpanOnce(services, auth, item.idempotency_key, fingerprint, (a, idem) => action.span(services.spans, a, idem))
             : await services.idempotency.run(auth.accountId, item.idempotency_key, fingerprint, (tx) => action.tx(auth, tx));
         outputs[item.idempotency_key] = JSON.parse(out.text);
       } catch (error) {
-        // The whole request is retried (503): the items before this one are recorded under their
-        // keys, so the retry replays them and carries on from here.
+        // The whole request is refused (503 on a database outage, 429 over the monthly quota, both
+        // with Retry-After): the items before this one are recorded under their keys, so the retry
+        // replays them and carries on from here.
         if (isTransientDatabaseError(error)) throw error;
+        if (error instanceof AppError && error.code === "rate_limited") throw error;
         outputs[item.idempotency_key] = prefactorEnvelope(toAppError(error, req));
         break;
       }

@@ -11,9 +11,28 @@ import { normalizeSpanTypes, type SchemaVersionContent } from "./span-types.js";
 
 type Order = Record<string, "asc" | "desc">;
 
-/** A deployment token may only act for its own agent. */
-export function assertAgentAllowed(auth: AuthContext, agentId: string): void {
-  if (auth.agentId && auth.agentId !== agentId) throw new AppError("not_permitted", "this token is limited to another agent");
+/**
+ * An agent_deployment token sees and acts on its own agent only: anything of another agent is
+ * "not found" to it, as another account's is (a 403 would tell it the id exists).
+ */
+export function assertAgentAllowed(auth: AuthContext, agentId: string, what = "agent"): void {
+  if (!canSeeAgent(auth, agentId)) throw notFound(what);
+}
+
+export function canSeeAgent(auth: AuthContext, agentId: string): boolean {
+  return !auth.agentId || auth.agentId === agentId;
+}
+
+/** An agent id no agent has (not a PFID): the filter of a list that must come out empty. */
+const NO_AGENT = "(no agent)";
+
+/**
+ * The agent filter a list runs with: what was asked, narrowed to a deployment token's own agent
+ * (a list of another agent's things is empty to it).
+ */
+export function agentFilter(auth: AuthContext, requested: string | undefined): string | undefined {
+  if (!auth.agentId) return requested;
+  return requested === undefined || requested === auth.agentId ? auth.agentId : NO_AGENT;
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -70,12 +89,12 @@ export class CatalogService {
 
   async getAgent(auth: AuthContext, id: string, db: Db = this.prisma) {
     const agent = await agentsRepository.findById(db, auth.accountId, id);
-    if (!agent) throw notFound("agent");
+    if (!agent || !canSeeAgent(auth, agent.id)) throw notFound("agent");
     return agent;
   }
 
   listAgents(auth: AuthContext, page: Page, orderBy: Order) {
-    return agentsRepository.list(this.prisma, auth.accountId, page, orderBy);
+    return agentsRepository.list(this.prisma, auth.accountId, page, orderBy, auth.agentId ?? undefined);
   }
 
   instanceCounts(auth: AuthContext, agentIds: string[], db: Db = this.prisma) {
@@ -164,12 +183,12 @@ export class CatalogService {
 
   async getSchemaVersion(auth: AuthContext, id: string, db: Db = this.prisma) {
     const version = await schemaVersionsRepository.findById(db, auth.accountId, id);
-    if (!version) throw notFound("agent schema version");
+    if (!version || !canSeeAgent(auth, version.agentId)) throw notFound("agent schema version");
     return version;
   }
 
   listSchemaVersions(auth: AuthContext, agentId: string | undefined, page: Page, orderBy: Order) {
-    return schemaVersionsRepository.list(this.prisma, auth.accountId, agentId, page, orderBy);
+    return schemaVersionsRepository.list(this.prisma, auth.accountId, agentFilter(auth, agentId), page, orderBy);
   }
 
   /** Same external_identifier + same content → the existing version; new content → a new one. */
@@ -196,12 +215,12 @@ export class CatalogService {
 
   async getVersion(auth: AuthContext, id: string, db: Db = this.prisma) {
     const version = await versionsRepository.findById(db, auth.accountId, id);
-    if (!version) throw notFound("agent version");
+    if (!version || !canSeeAgent(auth, version.agentId)) throw notFound("agent version");
     return version;
   }
 
   listVersions(auth: AuthContext, agentId: string | undefined, page: Page, orderBy: Order) {
-    return versionsRepository.list(this.prisma, auth.accountId, agentId, page, orderBy);
+    return versionsRepository.list(this.prisma, auth.accountId, agentFilter(auth, agentId), page, orderBy);
   }
 
   /** `schemaVersion`: the schema version input.schemaVersionId names, when the caller has just read it. */

@@ -7,10 +7,11 @@ import { spansRepository, type SpanFilters, type SpanTimeField, type SpanWriteRe
 import type { Outcome } from "../idempotency/service.js";
 import type { Db } from "../../repositories/types.js";
 import { requireScope, type AuthContext } from "../accounts/service.js";
-import { assertAgentAllowed } from "../catalog/service.js";
+import { agentFilter, assertAgentAllowed, canSeeAgent } from "../catalog/service.js";
 import { summarize, validateAgainst, type CompiledSpanType, type SpanTypeCache, type ValidationIssue } from "../catalog/span-types.js";
 import { AppError, invalidAction, notFound } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
+import type { EventQuota, EventReservation } from "../usage/quota.js";
 import type { InstancesService } from "./instances.js";
 import { terminatedError } from "./instances.js";
 import { TERMINAL_SPAN_STATUSES, type SpanStatus } from "../../model/status.js";
@@ -100,6 +101,7 @@ export class SpansService {
     private readonly instances: InstancesService,
     private readonly spanTypes: SpanTypeCache,
     private readonly strict: boolean,
+    private readonly quota: EventQuota,
     private readonly transaction: SqlTransaction | null = null,
   ) {}
 
@@ -118,20 +120,24 @@ export class SpansService {
    */
   async together<T>(work: (writes: SpanWrites) => Promise<T>): Promise<T> {
     if (!this.transaction) throw new Error("span writes cannot share a transaction on this database");
-    const created: [accountId: string, id: string][] = [];
+    const created: { accountId: string; id: string; events: EventReservation }[] = [];
     try {
       return await this.transaction((sql) =>
         work({
           create: async (auth, input, idem) => {
-            const written = await this.create(auth, input, idem, sql);
-            created.push([auth.accountId, written.span.id]);
+            let events: EventReservation | undefined;
+            const written = await this.create(auth, input, idem, sql, (r) => (events = r));
+            created.push({ accountId: auth.accountId, id: written.span.id, events: events! });
             return written;
           },
           finish: (auth, id, input, idem) => this.finish(auth, id, input, idem, sql),
         }),
       );
     } catch (error) {
-      for (const [accountId, id] of created) this.open.take(accountId, id);
+      for (const { accountId, id, events } of created) {
+        this.open.take(accountId, id);
+        await events.settle(0);
+      }
       throw error;
     }
   }
@@ -168,7 +174,7 @@ export class SpansService {
 
   async get(auth: AuthContext, id: string, db: Db = this.prisma): Promise<Span> {
     const span = await spansRepository.findById(db, auth.accountId, id);
-    if (!span) throw notFound("agent span");
+    if (!span || !canSeeAgent(auth, span.agentId)) throw notFound("agent span");
     return span;
   }
 
@@ -178,7 +184,7 @@ export class SpansService {
         fields: [{ path: "query.agent_instance_id", message: "is required (or agent_id)", code: "required_value" }],
       });
     }
-    return spansRepository.list(this.sql, auth.accountId, filters, page, orderBy);
+    return spansRepository.list(this.sql, auth.accountId, { ...filters, agentId: agentFilter(auth, filters.agentId) }, page, orderBy);
   }
 
   /** Span type titles for serializing spans of many runs: run id → (schema name → title). */
@@ -229,12 +235,24 @@ export class SpansService {
     return new AppError("unexpected", "the span could not be recorded");
   }
 
-  /** Span writes run on the plain driver: one statement each, the hot path of the Prefactor dialect. */
-  async create(auth: AuthContext, input: CreateSpanInput, idem?: SpanIdempotency, sql: SqlDriver = this.sql): Promise<SpanWritten> {
+  /**
+   * Span writes run on the plain driver: one statement each, the hot path of the Prefactor dialect.
+   * A created span is an event of the monthly quota: reserved before the write, given back if
+   * nothing was written. `stored`: inside together(), where the span is only stored once the
+   * transaction commits, the reservation is handed over instead (together() gives it back when
+   * the transaction fails).
+   */
+  async create(
+    auth: AuthContext,
+    input: CreateSpanInput,
+    idem?: SpanIdempotency,
+    sql: SqlDriver = this.sql,
+    stored?: (events: EventReservation) => void,
+  ): Promise<SpanWritten> {
     const db = this.prisma;
     requireScope(auth, "write");
     const run = await this.factsOf(auth, input.agent_instance_id, db);
-    assertAgentAllowed(auth, run.agentId);
+    assertAgentAllowed(auth, run.agentId, "agent instance");
 
     const terminal = isTerminal(input.status);
     if (input.result_payload && !terminal) {
@@ -263,6 +281,7 @@ export class SpansService {
 
     const id = input.id ?? generatePfid(auth.partition);
     const title = type?.title ?? input.schema_name;
+    const events = await this.quota.reserve(auth.accountId, 1, now);
     const span = await spansRepository.createGuarded(sql, {
       accountId: auth.accountId,
       id,
@@ -279,11 +298,16 @@ export class SpansService {
       finishedAt,
       durationMs: startedAt && finishedAt ? finishedAt.getTime() - startedAt.getTime() : null,
       at: now,
-    }, recordOf(idem, title), tokenCheck(auth));
+    }, recordOf(idem, title), tokenCheck(auth)).catch(async (error: unknown) => {
+      await events.settle(0);
+      throw error;
+    });
     if (!span) {
+      await events.settle(0);
       await recheck(auth);
       throw await this.whyNotCreated(auth, input, id, db);
     }
+    stored?.(events);
     if (!terminal) this.open.remember(auth.accountId, span, run.agentSchemaVersionId);
     return { span, title };
   }
@@ -300,7 +324,7 @@ export class SpansService {
     const found = await spansRepository.findWithRun(sql, auth.accountId, id);
     if (!found) throw notFound("agent span");
     const { span, run } = found;
-    assertAgentAllowed(auth, span.agentId);
+    assertAgentAllowed(auth, span.agentId, "agent span");
     if (run.status === "terminated") throw terminatedError(run);
     const finished = await this.finishKnown(auth, span, run.agentSchemaVersionId, input, idem, sql);
     if (!finished) {
@@ -326,7 +350,7 @@ export class SpansService {
   ): Promise<SpanWritten | null> {
     const db = this.prisma;
     const id = span.id;
-    assertAgentAllowed(auth, span.agentId);
+    assertAgentAllowed(auth, span.agentId, "agent span");
 
     const status = input.status ?? "complete";
     const wrong = transitionError(span.status, status);

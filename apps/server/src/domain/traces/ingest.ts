@@ -2,14 +2,13 @@ import { availableParallelism } from "node:os";
 import type { AvTraceBatchItem } from "@spyglass/contracts";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
-import type { Prisma, SqlDriver } from "../../db/database.js";
+import type { SqlDriver } from "../../db/database.js";
 import { retryWriteConflicts, sqlState } from "../../db/transient.js";
 import { tracesRepository, type SpanWrite } from "../../repositories/traces.js";
-import { usageRepository } from "../../repositories/usage.js";
 import type { AuthContext } from "../accounts/service.js";
 import type { CatalogService } from "../catalog/service.js";
 import type { PriceService } from "../prices/service.js";
-import { AppError } from "../shared/app-error.js";
+import type { EventQuota } from "../usage/quota.js";
 import { generatePfid } from "../shared/pfid.js";
 import { normalizeTraceItem, type NormalizedTrace } from "./normalize.js";
 import { otelTraces, type OtelSpan } from "./otel.js";
@@ -30,14 +29,6 @@ function sqlMessage(error: unknown): string {
   if (typeof (error as { code?: unknown }).code === "string" && error instanceof Error) return error.message;
   const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalMessage?: unknown } } } }).meta?.driverAdapterError?.cause;
   return typeof cause?.originalMessage === "string" ? cause.originalMessage : "value out of range";
-}
-
-export const MONTHLY_LIMIT_MESSAGE = "Monthly event limit exceeded.";
-
-/** When a client refused for the month may try again: the start of the next month (UTC). */
-export function secondsToNextMonth(now: Date): number {
-  const next = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
-  return Math.max(1, Math.ceil((next - now.getTime()) / 1000));
 }
 
 /**
@@ -82,11 +73,11 @@ export function batchWriters(poolSize: number, cores: number): number {
  */
 export class TraceIngestService {
   constructor(
-    private readonly prisma: Prisma,
     private readonly sql: SqlDriver,
     private readonly catalog: CatalogService,
+    private readonly quota: EventQuota,
     private readonly prices: PriceService,
-    private readonly config: Pick<Config, "EVENT_LIMIT_MONTHLY" | "DB_POOL_SIZE">,
+    config: Pick<Config, "DB_POOL_SIZE">,
     private readonly logger?: Logger,
   ) {
     this.gate = new WriteGate(batchWriters(config.DB_POOL_SIZE, availableParallelism()));
@@ -135,14 +126,7 @@ export class TraceIngestService {
     cachedInput?: (span: SpanWrite) => number | null,
   ): Promise<number[]> {
     // Events are the spans received; the whole batch is refused when it does not fit the month.
-    // Without a limit nothing is counted: the counter would be one more commit on one hot row per
-    // batch, for a figure nothing reads (a limit set mid-month counts from then on).
-    const month = now.toISOString().slice(0, 7);
-    const limited = this.config.EVENT_LIMIT_MONTHLY !== undefined;
-    const reserved = limited ? traces.reduce((sum, t) => sum + t.spans.length, 0) : 0;
-    if (reserved > 0 && !(await usageRepository.reserveEvents(this.prisma, auth.accountId, month, reserved, this.config.EVENT_LIMIT_MONTHLY))) {
-      throw new AppError("rate_limited", MONTHLY_LIMIT_MESSAGE, { retryAfterSeconds: secondsToNextMonth(now) });
-    }
+    const reservation = await this.quota.reserve(auth.accountId, traces.reduce((sum, t) => sum + t.spans.length, 0), now);
 
     let stored = 0;
     const accepted: number[] = [];
@@ -175,9 +159,7 @@ export class TraceIngestService {
       accepted.sort((a, b) => a - b);
     } finally {
       // Only spans of stored traces count; the rest of the reservation goes back.
-      await usageRepository.releaseEvents(this.prisma, auth.accountId, month, reserved - stored).catch((err: unknown) => {
-        this.logger?.warn({ err }, "could not release reserved events");
-      });
+      await reservation.settle(stored);
     }
     return accepted;
   }
