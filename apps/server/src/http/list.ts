@@ -4,6 +4,12 @@ import type { z } from "zod";
 import { AppError } from "../domain/shared/app-error.js";
 import { parseInput } from "./validation.js";
 
+/**
+ * Lists that return large JSON whole stop early once a page reaches about this many bytes; the
+ * pagination then points at the first item left out.
+ */
+export const LIST_BYTE_BUDGET = 4 * 1024 * 1024;
+
 export interface Page {
   offset: number;
   pageSize: number;
@@ -54,7 +60,8 @@ export function parseList<F extends string, Q extends z.ZodObject>(
 
 export function paginationOf(page: Page, itemCount: number, returned: number): Pagination {
   const { offset, pageSize } = page;
-  const next = offset + returned < itemCount ? offset + pageSize : null;
+  // From what was returned, not the page size: a page cut short by LIST_BYTE_BUDGET continues where it stopped.
+  const next = returned > 0 && offset + returned < itemCount ? offset + returned : null;
   return {
     item_count: itemCount,
     item_start: returned ? offset + 1 : 0,

@@ -1,5 +1,5 @@
 import { Prisma, type Prisma as P } from "../generated/prisma/client.js";
-import type { Page } from "../http/list.js";
+import { LIST_BYTE_BUDGET, type Page } from "../http/list.js";
 import type { SqlDriver } from "../db/database.js";
 import { runSql, type Db } from "./types.js";
 
@@ -238,11 +238,20 @@ export const spansRepository = {
     const [field, direction] = (Object.entries(orderBy)[0] ?? ["startedAt", "asc"]) as [SpanTimeField, "asc" | "desc"];
     const dir = direction === "desc" ? Prisma.sql`DESC` : Prisma.sql`ASC`;
     // Prisma's order: nulls last ascending, first descending (PostgreSQL's default).
+    const order = Prisma.sql`ORDER BY ${Prisma.raw(TIME_COLUMNS[field])} ${dir}, id ASC`;
+    // Payloads are returned whole, so the page ends once the spans before a span reach the byte
+    // budget (that span is the last): 100 spans of megabytes each never come back at once.
     const [rows, counted] = await Promise.all([
       runSql<RawSpan>(sql, Prisma.sql`
-        SELECT * FROM spans WHERE ${where}
-        ORDER BY ${Prisma.raw(TIME_COLUMNS[field])} ${dir}, id ASC
-        LIMIT ${page.pageSize} OFFSET ${page.offset}`),
+        SELECT * FROM (
+          SELECT page.*, COALESCE(sum(
+            octet_length(payload::text) + COALESCE(octet_length(result_payload::text), 0) + COALESCE(octet_length(metadata::text), 0)
+            + COALESCE(octet_length(payload_validation::text), 0) + COALESCE(octet_length(error_message), 0) + COALESCE(octet_length(summary), 0)
+          ) OVER (${order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS bytes_before
+          FROM (SELECT * FROM spans WHERE ${where} ${order} LIMIT ${page.pageSize} OFFSET ${page.offset}) page
+        ) sized
+        WHERE bytes_before < ${LIST_BYTE_BUDGET}
+        ${order}`),
       runSql<{ n: number }>(sql, Prisma.sql`SELECT count(*)::int AS n FROM spans WHERE ${where}`),
     ]);
     return { items: rows.map(fromRaw), count: counted[0]?.n ?? 0 };
