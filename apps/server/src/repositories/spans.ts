@@ -1,3 +1,4 @@
+import { MAX_SPANS_PER_RUN } from "@spyglass/contracts";
 import { Prisma, type Prisma as P } from "../generated/prisma/client.js";
 import { LIST_BYTE_BUDGET, type Page } from "../http/list.js";
 import type { SqlDriver } from "../db/database.js";
@@ -103,9 +104,24 @@ function tokenGuardSql(token: TokenCheck | null): Prisma.Sql {
   )`;
 }
 
+/**
+ * The run holds fewer than MAX_SPANS_PER_RUN spans (counted on the run's index, stopping at the
+ * cap). Not locked, like the rest of the span insert: spans racing on a full run can pass it
+ * together, by at most the writes in flight.
+ */
+function runHasRoomSql(accountId: string, instanceId: string): Prisma.Sql {
+  return Prisma.sql`(SELECT count(*) FROM (
+    SELECT 1 FROM spans c WHERE c.account_id = ${accountId} AND c.agent_instance_id = ${instanceId} LIMIT ${MAX_SPANS_PER_RUN}
+  ) c) < ${MAX_SPANS_PER_RUN}`;
+}
+
 export const spansRepository = {
   findById(db: Db, accountId: string, id: string) {
     return db.span.findUnique({ where: { accountId_id: { accountId, id } } });
+  },
+  async runIsFull(db: Db, accountId: string, instanceId: string) {
+    const [row] = await db.$queryRaw<{ room: boolean }[]>`SELECT ${runHasRoomSql(accountId, instanceId)} AS room`;
+    return row?.room === false;
   },
   async exists(db: Db, accountId: string, id: string) {
     return (await db.span.count({ where: { accountId, id } })) > 0;
@@ -140,7 +156,7 @@ export const spansRepository = {
       WITH run AS (
         SELECT ${s.agentInstanceId}::text AS id
         WHERE (SELECT i.status FROM agent_instances i WHERE i.account_id = ${s.accountId} AND i.id = ${s.agentInstanceId}) IN ('pending', 'active')
-          AND ${tokenGuardSql(token)}
+          AND ${tokenGuardSql(token)} AND ${runHasRoomSql(s.accountId, s.agentInstanceId)}
       ), touched AS (
         UPDATE agent_instances SET last_activity_at = now()
         WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND last_activity_at < now() - interval '60 seconds'
