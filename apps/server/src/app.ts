@@ -7,6 +7,7 @@ import { prefactorRouter } from "./dialects/prefactor/router.js";
 import { docsRouter } from "./http/docs.js";
 import { prefactorErrorHandler, routeNotFound } from "./http/errors.js";
 import { requestLogger } from "./http/logging.js";
+import { securityHeaders } from "./http/security-headers.js";
 import { useQueryParser } from "./http/query.js";
 import { createServices, type Services } from "./services.js";
 
@@ -24,6 +25,7 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  app.use(securityHeaders());
   useQueryParser(app);
   app.use(requestLogger(logger));
 
