@@ -25,6 +25,10 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  if (config.TRUST_PROXY !== undefined) {
+    // Only then is X-Forwarded-For believed for the client address (per-address failure limit, logs).
+    app.set("trust proxy", /^\d+$/.test(config.TRUST_PROXY) ? Number(config.TRUST_PROXY) : config.TRUST_PROXY);
+  }
   app.use(securityHeaders());
   useQueryParser(app);
   app.use(requestLogger(logger));

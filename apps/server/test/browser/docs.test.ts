@@ -56,7 +56,7 @@ describe.skipIf(!available)("GET /docs in a real browser", () => {
     await page.locator("button.authorize").first().click();
     await page.locator(".modal-ux input").first().fill("sg_secret_token_for_docs_test");
     await page.locator(".modal-ux button.authorize").first().click();
-    const stored = await page.evaluate(() => JSON.stringify(Object.entries(window.localStorage)));
+    const stored = await page.evaluate<string>("JSON.stringify(Object.entries(window.localStorage))");
     expect(stored).not.toContain("sg_secret_token_for_docs_test");
     expect(blocked).toEqual([]);
     await page.close();
