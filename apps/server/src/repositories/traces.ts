@@ -292,6 +292,15 @@ export const tracesRepository = {
       ORDER BY page.sort_key ASC, page.id ASC`);
   },
 
+  /** Per run of `traceIds`, its stored spans other than `spanIds` (runs without any are absent). */
+  async countOtherSpans(sql: SqlDriver, accountId: string, traceIds: string[], spanIds: string[]): Promise<Map<string, number>> {
+    const rows = await runSql<{ id: string; n: number }>(sql, Prisma.sql`
+      SELECT agent_instance_id AS id, count(*)::int AS n FROM spans
+      WHERE account_id = ${accountId} AND agent_instance_id = ANY(${traceIds}::text[]) AND NOT (id = ANY(${spanIds}::text[]))
+      GROUP BY agent_instance_id`);
+    return new Map(rows.map((r) => [r.id, r.n]));
+  },
+
   async countSpans(sql: SqlDriver, accountId: string, traceId: string): Promise<number> {
     const [row] = await runSql<{ n: number }>(sql, Prisma.sql`
       SELECT count(*)::int AS n FROM spans WHERE account_id = ${accountId} AND agent_instance_id = ${traceId}`);
