@@ -39,6 +39,7 @@ export const ConfigSchema = z.object({
   EVENT_LIMIT_MONTHLY: intFrom(1, Number.MAX_SAFE_INTEGER).optional(),
   RATE_LIMIT_PER_MINUTE: intFrom(0, 10_000_000).default(60_000),
   WEB_CONCURRENCY: intFrom(1, 64).default(1),
+  SPYGLASS_WEB_DIR: z.string().min(1).optional(),
 }).refine((c) => c.WEB_CONCURRENCY === 1 || c.DATABASE_URL !== undefined, {
   path: ["WEB_CONCURRENCY"],
   message: "more than one server process needs DATABASE_URL (the embedded database belongs to one process)",
