@@ -155,6 +155,8 @@ export interface SpanRow {
   resultPayload: Record<string, unknown> | null;
   metadata: Record<string, unknown> | null;
   errorMessage: string | null;
+  summary: string | null;
+  payloadValidation: unknown;
 }
 
 export interface TraceFilters {
@@ -278,7 +280,8 @@ export const tracesRepository = {
       SELECT id, agent_instance_id AS "traceId", parent_span_id AS "parentSpanId", schema_name AS "schemaName", name, status,
         COALESCE(started_at, inserted_at) AS "startedAt", finished_at AS "finishedAt", duration_ms::float8 AS "durationMs", model,
         input_tokens AS "inputTokens", output_tokens AS "outputTokens", total_tokens AS "totalTokens",
-        cost_usd::text AS "costUsd", payload, result_payload AS "resultPayload", metadata, error_message AS "errorMessage"
+        cost_usd::text AS "costUsd", payload, result_payload AS "resultPayload", metadata, error_message AS "errorMessage",
+        summary, payload_validation AS "payloadValidation"
       FROM spans WHERE account_id = ${accountId} AND agent_instance_id = ${traceId}
       ORDER BY COALESCE(started_at, inserted_at) ASC, id ASC`);
   },

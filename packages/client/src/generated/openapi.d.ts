@@ -1524,6 +1524,9 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             error_message: string | null;
+            /** @description Rendered from the span type's Liquid template of the run's schema version (spans reported through the Prefactor dialect); null without a template */
+            summary: string | null;
+            payload_validation: components["schemas"]["PayloadValidation"] & unknown;
         };
         /** @enum {string} */
         AvSpanType: "agent" | "llm" | "tool" | "http" | "db" | "retrieval" | "custom";

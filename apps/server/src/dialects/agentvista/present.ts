@@ -4,7 +4,7 @@ import { isUsable } from "../../domain/tokens/service.js";
 import { spanTraceStatusOf, traceStatusOf } from "../../domain/runs/status.js";
 import type { AgentRunStats } from "../../repositories/trace-stats.js";
 import type { SpanRow, TraceRow } from "../../repositories/traces.js";
-import { iso } from "../shared.js";
+import { iso, validationOf } from "../shared.js";
 
 // Rows of the one domain model, as the AgentVista wire format shows them.
 
@@ -53,6 +53,8 @@ export function presentSpan(row: SpanRow): AvSpan {
     output: asObject(row.resultPayload),
     metadata: asObject(row.metadata),
     error_message: row.errorMessage,
+    summary: row.summary,
+    payload_validation: validationOf(row.payloadValidation),
   };
 }
 
