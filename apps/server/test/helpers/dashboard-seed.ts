@@ -36,7 +36,7 @@ export function avTrace(agent: string, startedAt: number, options: { failed?: bo
   const k = options.scale ?? 1;
   const root = randomUUID();
   const span = (name: string, type: string, offset: number, duration: number, extra: Record<string, unknown> = {}, parent: string | null = root) => ({
-    span_id: randomUUID(),
+    span_id: parent === null ? root : randomUUID(),
     trace_id: traceId,
     parent_span_id: parent,
     type,

@@ -63,7 +63,7 @@ export default function AgentPage({ agentId }: { agentId: string }) {
         <h2>Daily figures (UTC days)</h2>
         <label className="toggle">
           Window
-          <select value={days} onChange={(e) => navigate(`/agents/${encodeURIComponent(agentId)}${withQuery(query, { days: e.target.value })}`, { replace: true })}>
+          <select aria-label="Window" value={days} onChange={(e) => navigate(`/agents/${encodeURIComponent(agentId)}${withQuery(query, { days: e.target.value })}`, { replace: true })}>
             {WINDOWS.map((d) => (
               <option key={d} value={d}>
                 Last {d} days

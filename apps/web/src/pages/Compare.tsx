@@ -52,7 +52,7 @@ export function ComparePage() {
   const picker = (key: "a" | "b", label: string, value: string) => (
     <label>
       {label}
-      <select value={value} onChange={(e) => set({ [key]: e.target.value })}>
+      <select aria-label={label} value={value} onChange={(e) => set({ [key]: e.target.value })}>
         <option value="">Choose an agent</option>
         {agents.data?.map((agent) => (
           <option key={agent.id} value={agent.id}>
@@ -72,7 +72,7 @@ export function ComparePage() {
         {picker("b", "Agent B", b)}
         <label>
           Window
-          <select value={days} onChange={(e) => set({ days: e.target.value })}>
+          <select aria-label="Window" value={days} onChange={(e) => set({ days: e.target.value })}>
             <option value="">All time</option>
             <option value="7">Last 7 days</option>
             <option value="30">Last 30 days</option>

@@ -84,7 +84,7 @@ export function RunsPage() {
       <form className="filters" role="search" aria-label="Filter runs" onSubmit={(e) => e.preventDefault()}>
         <label>
           Agent
-          <select value={query.get("agent") ?? ""} onChange={(e) => set({ agent: e.target.value })}>
+          <select aria-label="Agent" value={query.get("agent") ?? ""} onChange={(e) => set({ agent: e.target.value })}>
             <option value="">All agents</option>
             {agents.data?.map((a) => (
               <option key={a.id} value={a.name}>
@@ -95,7 +95,7 @@ export function RunsPage() {
         </label>
         <label>
           Status
-          <select value={status} onChange={(e) => set({ status: e.target.value })}>
+          <select aria-label="Status" value={status} onChange={(e) => set({ status: e.target.value })}>
             <option value="">Any status</option>
             <option value="running">Running</option>
             <option value="completed">Completed</option>
@@ -105,7 +105,7 @@ export function RunsPage() {
         </label>
         <label>
           Success
-          <select value={success} onChange={(e) => set({ success: e.target.value })}>
+          <select aria-label="Success" value={success} onChange={(e) => set({ success: e.target.value })}>
             <option value="">Any</option>
             <option value="true">Succeeded</option>
             <option value="false">Did not succeed</option>
@@ -113,7 +113,7 @@ export function RunsPage() {
         </label>
         <label>
           Started
-          <select value={range} onChange={(e) => set({ range: e.target.value })}>
+          <select aria-label="Started" value={range} onChange={(e) => set({ range: e.target.value })}>
             <option value="">Any time</option>
             {Object.entries(RANGES).map(([key, r]) => (
               <option key={key} value={key}>
