@@ -71,7 +71,8 @@ export interface Database {
 /** A start-up failure with a message meant for the operator, printed without a stack. */
 export class DatabaseStartupError extends Error {}
 
-type DbConfig = Pick<Config, "DATABASE_URL" | "SPYGLASS_DATA_DIR" | "DB_POOL_SIZE">;
+type DbConfig = Pick<Config, "DATABASE_URL" | "SPYGLASS_DATA_DIR" | "DB_POOL_SIZE"> &
+  Partial<Pick<Config, "DB_POOL_ACQUIRE_TIMEOUT_MS" | "DB_STATEMENT_TIMEOUT_MS">>;
 
 function describe(error: unknown): string {
   // Prisma wraps driver failures; the useful part is the adapter's cause (kind, original message).
@@ -106,10 +107,17 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
     // Prepared statements are planned for their values on every call (see SqlDriver.query); set
     // before a new connection is handed out. (spyglass_ingest_traces sets its own mode back to
     // auto: its statements are written for the plan cache.)
+    // Bounded waits: a request waits at most DB_POOL_ACQUIRE_TIMEOUT_MS for a connection (pg-pool
+    // counts the wait in its queue and the connecting together) and each statement runs at most
+    // DB_STATEMENT_TIMEOUT_MS (waiting for a lock included) before the server cancels it; both
+    // then answer 503 (db/transient.ts). TCP keepalives notice a server that vanished without a
+    // word (a network partition) on connections in use.
     const pool = new pg.Pool({
       connectionString: config.DATABASE_URL,
       max: config.DB_POOL_SIZE,
-      connectionTimeoutMillis: 10_000,
+      connectionTimeoutMillis: config.DB_POOL_ACQUIRE_TIMEOUT_MS ?? 5_000,
+      statement_timeout: config.DB_STATEMENT_TIMEOUT_MS ?? 30_000,
+      keepAlive: true,
       onConnect: async (client) => {
         await client.query("SET plan_cache_mode = force_custom_plan");
       },

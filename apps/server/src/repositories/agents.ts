@@ -1,11 +1,6 @@
-import type { Page } from "../http/list.js";
+import type { Page } from "../model/page.js";
 import { findOrInsert, type Db } from "./types.js";
-
-export interface InstanceCountRow {
-  agent_id: string;
-  status: string;
-  n: number;
-}
+import type { InstanceCountRow } from "../model/rows.js";
 
 export const agentsRepository = {
   findById(db: Db, accountId: string, id: string) {

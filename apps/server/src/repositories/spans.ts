@@ -1,5 +1,5 @@
 import { Prisma, type Prisma as P } from "../generated/prisma/client.js";
-import type { Page } from "../http/list.js";
+import type { Page } from "../model/page.js";
 import type { SqlDriver } from "../db/database.js";
 import { runSql, type Db } from "./types.js";
 

@@ -65,8 +65,8 @@ describe.skipIf(!chromiumAvailable)("the dashboard in Chromium", () => {
     await page.getByLabel("API token", { exact: true }).fill(ctx.token);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { name: "Runs" }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem("spyglass.token"))).toBe(ctx.token);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate("sessionStorage.getItem('spyglass.token')")).toBe(ctx.token);
+    expect(await page.evaluate("localStorage.length")).toBe(0);
   });
 
   it("lists runs from both dialects and filters them, every filter in the URL", async () => {
@@ -163,7 +163,7 @@ describe.skipIf(!chromiumAvailable)("the dashboard in Chromium", () => {
     expect(await confirm.isDisabled()).toBe(true);
     await page.getByLabel("Reason").fill("stuck waiting on a tool");
     await confirm.click();
-    await expect.poll(async () => (await (await api(`/api/v1/agent_instance/${seed.pfRunningId}`)).json()).details.status).toBe("terminated");
+    await expect.poll(async () => ((await (await api(`/api/v1/agent_instance/${seed.pfRunningId}`)).json()) as { details: { status: string } }).details.status).toBe("terminated");
     await page.getByRole("button", { name: "Terminate", exact: true }).waitFor({ state: "detached" });
   });
 
@@ -214,7 +214,7 @@ describe.skipIf(!chromiumAvailable)("the dashboard in Chromium", () => {
     await fetch(`${baseUrl}/api/v1/me/api-keys/${id}/`, { method: "DELETE", headers: { Authorization: `Bearer ${ctx.token}` } });
     await page.reload();
     await page.getByText("The server no longer accepts this token (401). Sign in again.").waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem("spyglass.token"))).toBeNull();
+    expect(await page.evaluate("sessionStorage.getItem('spyglass.token')")).toBeNull();
     expectLogged(401);
   });
 
@@ -223,7 +223,7 @@ describe.skipIf(!chromiumAvailable)("the dashboard in Chromium", () => {
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.getByRole("button", { name: "Sign in" }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem("spyglass.token"))).toBeNull();
+    expect(await page.evaluate("sessionStorage.getItem('spyglass.token')")).toBeNull();
     await page.reload();
     await page.getByLabel("API token", { exact: true }).waitFor();
   });

@@ -9,13 +9,27 @@ import { SpanPanel } from "./SpanPanel";
 import { Waterfall } from "./Waterfall";
 
 export type Trace = Schemas["AvTraceDetail"];
-export type Span = Schemas["AvSpan"];
+export type Span = Schemas["AvTraceDetailSpan"];
 
+/** The largest page the API serves: a 10,000-span run arrives in two requests. */
+const SPAN_PAGE = 5000;
+
+/** The run with every span: the detail comes in pages (span_cursor), joined here in order. */
 export function useTrace(traceId: string) {
   const client = useClient();
   return useQuery({
     queryKey: ["trace", traceId],
-    queryFn: () => unwrap(client.GET("/api/v1/dashboard/traces/{trace_id}", { params: { path: { trace_id: traceId } } })),
+    queryFn: async () => {
+      const path = { trace_id: traceId };
+      const first = await unwrap(client.GET("/api/v1/dashboard/traces/{trace_id}", { params: { path, query: { span_limit: SPAN_PAGE } } }));
+      const spans = [...first.spans];
+      for (let cursor = first.next_span_cursor; cursor !== null; ) {
+        const page = await unwrap(client.GET("/api/v1/dashboard/traces/{trace_id}", { params: { path, query: { span_limit: SPAN_PAGE, span_cursor: cursor } } }));
+        spans.push(...page.spans);
+        cursor = page.spans.length ? page.next_span_cursor : null;
+      }
+      return { ...first, spans, next_span_cursor: null };
+    },
   });
 }
 

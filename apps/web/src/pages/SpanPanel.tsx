@@ -1,15 +1,34 @@
+import { useQuery } from "@tanstack/react-query";
+import { unwrap, type Schemas } from "../api";
+import { useClient } from "../auth";
 import { Conversation, JsonView, messagesOf } from "../JsonView";
-import { StatusBadge } from "../components";
-import { formatCost, formatDateTime, formatDuration, formatTokens } from "../format";
+import { ErrorState, Loading, StatusBadge } from "../components";
+import { formatBytes, formatCost, formatDateTime, formatDuration, formatTokens } from "../format";
 import { endOf } from "../timeaxis";
 import type { Span, Trace } from "./Run";
 
+type Field = Span["input"];
+type Truncated = Schemas["AvTruncatedJson"];
+const isTruncated = (v: Field): v is Truncated => Boolean(v && (v as Truncated)._truncated === true);
+
 export function SpanPanel({ trace, span, onClose }: { trace: Trace; span: Span; onClose: () => void }) {
+  const client = useClient();
+  // Payloads over 8 KB come as a preview in the run's pages; the span alone has them whole.
+  const full = useQuery({
+    queryKey: ["span", trace.trace_id, span.span_id],
+    enabled: span.truncated,
+    queryFn: () =>
+      unwrap(client.GET("/api/v1/dashboard/traces/{trace_id}/spans/{span_id}", { params: { path: { trace_id: trace.trace_id, span_id: span.span_id } } })),
+  });
+  const fields = (name: "input" | "output" | "metadata"): Field => (span.truncated && full.data ? full.data[name] : span[name]);
   const now = Date.now();
   const offset = Date.parse(span.started_at) - Date.parse(trace.started_at);
   const duration = span.duration_ms ?? endOf(span, now) - Date.parse(span.started_at);
   const validation = span.payload_validation;
-  const chat = messagesOf(span.input);
+  const input = fields("input");
+  const output = fields("output");
+  const metadata = fields("metadata");
+  const chat = isTruncated(input) ? null : messagesOf(input);
   return (
     <aside className="span-panel card" aria-labelledby="span-title">
       <div className="panel-head">
@@ -100,21 +119,35 @@ export function SpanPanel({ trace, span, onClose }: { trace: Trace; span: Span; 
           </ul>
         )}
       </section>
+      {span.truncated && full.isPending && <Loading label="Loading the full payload…" />}
+      {span.truncated && full.error && <ErrorState error={full.error} retry={() => full.refetch()} />}
       <section aria-label="Payload">
         <h3>Payload</h3>
         {chat && <Conversation messages={chat} />}
-        {span.input ? <JsonView value={span.input} label="Payload JSON" /> : <p className="muted small">None.</p>}
+        <Json value={input} label="Payload JSON" empty="None." />
       </section>
       <section aria-label="Result">
         <h3>Result</h3>
-        {span.output ? <JsonView value={span.output} label="Result JSON" /> : <p className="muted small">{span.status === "running" ? "Not finished yet." : "None."}</p>}
+        <Json value={output} label="Result JSON" empty={span.status === "running" ? "Not finished yet." : "None."} />
       </section>
-      {span.metadata && Object.keys(span.metadata).length > 0 && (
+      {metadata && Object.keys(metadata).length > 0 && (
         <section aria-label="Metadata">
           <h3>Metadata</h3>
-          <JsonView value={span.metadata} label="Metadata JSON" />
+          <Json value={metadata} label="Metadata JSON" empty="None." />
         </section>
       )}
     </aside>
   );
+}
+
+function Json({ value, label, empty }: { value: Field; label: string; empty: string }) {
+  if (!value) return <p className="muted small">{empty}</p>;
+  if (isTruncated(value))
+    return (
+      <div role="group" aria-label={label}>
+        <p className="muted small">{formatBytes(value.size_bytes)} of JSON; the beginning:</p>
+        <pre className="template">{value.preview}…</pre>
+      </div>
+    );
+  return <JsonView value={value} label={label} />;
 }

@@ -589,10 +589,30 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A trace with all its spans in waterfall order (read scope)
-         * @description Trailing slashes are optional.
+         * A trace with a page of its spans in waterfall order (read scope)
+         * @description Spans come in pages (span_limit, span_cursor → next_span_cursor), bounded in count and in bytes; a span's input, output or metadata over 8 KB of JSON is replaced by an AvTruncatedJson (getTraceSpan has it whole). Trailing slashes are optional.
          */
         get: operations["getTrace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/dashboard/traces/{trace_id}/spans/{span_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One span of a trace, whole (read scope)
+         * @description Trailing slashes are optional.
+         */
+        get: operations["getTraceSpan"];
         put?: never;
         post?: never;
         delete?: never;
@@ -802,7 +822,7 @@ export interface components {
             control?: components["schemas"]["Control"];
         };
         /** @enum {string} */
-        ErrorCode: "bad_request" | "bad_authtoken" | "not_authenticated" | "not_permitted" | "not_implemented" | "unknown" | "not_found" | "unexpected_ref_type" | "unexpected" | "invalid_action" | "invalid_value" | "required_value" | "idempotency_key_already_used" | "payload_too_large" | "rate_limited";
+        ErrorCode: "bad_request" | "bad_authtoken" | "not_authenticated" | "not_permitted" | "not_implemented" | "unknown" | "not_found" | "unexpected_ref_type" | "unexpected" | "invalid_action" | "invalid_value" | "required_value" | "idempotency_key_already_used" | "payload_too_large" | "rate_limited" | "unavailable";
         FieldError: {
             /** @enum {string} */
             status: "error";
@@ -1452,9 +1472,19 @@ export interface components {
              * @example 0.004500
              */
             total_cost_usd: string | null;
-            metadata: {
+            /** @description In lists, metadata whose JSON text exceeds 8192 bytes is an AvTruncatedJson; the trace detail has it whole. */
+            metadata: components["schemas"]["AvTruncatedJson"] | {
                 [key: string]: unknown;
             } | null;
+        };
+        /** @description Stands in for a JSON field whose text exceeds 8192 bytes. The full value: GET /api/v1/dashboard/traces/{trace_id}/spans/{span_id}. */
+        AvTruncatedJson: {
+            /** @enum {boolean} */
+            _truncated: true;
+            /** @description Bytes of the field's JSON text as stored (PostgreSQL's jsonb text form) */
+            size_bytes: number;
+            /** @description The first 1024 characters of that JSON text (not valid JSON by itself) */
+            preview: string;
         };
         AvCompareAgentsResponse: {
             agents: components["schemas"]["AvAgentComparison"][];
@@ -1491,10 +1521,74 @@ export interface components {
                 [key: string]: number;
             };
         };
-        AvTraceDetail: components["schemas"]["AvTrace"] & {
-            /** @description Ordered by started_at ascending, then span_id */
-            spans: components["schemas"]["AvSpan"][];
+        AvTraceDetail: {
+            trace_id: string;
+            agent_id: string;
+            agent_name: string;
+            status: components["schemas"]["AvTraceStatus"];
+            started_at: string;
+            ended_at: string | null;
+            duration_ms: number | null;
+            success: boolean | null;
+            outcome: string | null;
+            error_message: string | null;
+            total_tokens: number | null;
+            /**
+             * @description USD, decimal string with 6 places
+             * @example 0.004500
+             */
+            total_cost_usd: string | null;
+            metadata: {
+                [key: string]: unknown;
+            } | null;
+            /** @description All spans of the trace, whatever the page */
+            span_count: number;
+            /** @description Pass as span_cursor for the next page of spans; null when this page has the last span */
+            next_span_cursor: string | null;
+            /** @description One page: ordered by started_at ascending, then span_id; at most span_limit spans, and fewer once the page's spans reach about 4 MB of JSON (the span that crosses it is the last). */
+            spans: components["schemas"]["AvTraceDetailSpan"][];
         };
+        /** @description A span as a trace detail page shows it: input, output and metadata over 8192 bytes of JSON are summarised. */
+        AvTraceDetailSpan: {
+            span_id: string;
+            trace_id: string;
+            parent_span_id: string | null;
+            type: components["schemas"]["AvSpanType"];
+            name: string;
+            status: components["schemas"]["AvTraceStatus"];
+            started_at: string;
+            ended_at: string | null;
+            duration_ms: number | null;
+            model: string | null;
+            input_tokens: number | null;
+            output_tokens: number | null;
+            total_tokens: number | null;
+            /**
+             * @description USD, decimal string with 6 places
+             * @example 0.004500
+             */
+            cost_usd: string | null;
+            /** @description An AvTruncatedJson when its JSON text exceeds 8192 bytes */
+            input: components["schemas"]["AvTruncatedJson"] | {
+                [key: string]: unknown;
+            } | null;
+            /** @description An AvTruncatedJson when its JSON text exceeds 8192 bytes */
+            output: components["schemas"]["AvTruncatedJson"] | {
+                [key: string]: unknown;
+            } | null;
+            /** @description An AvTruncatedJson when its JSON text exceeds 8192 bytes */
+            metadata: components["schemas"]["AvTruncatedJson"] | {
+                [key: string]: unknown;
+            } | null;
+            error_message: string | null;
+            /** @description Rendered from the span type's Liquid template of the run's schema version (spans reported through the Prefactor dialect); null without a template */
+            summary: string | null;
+            payload_validation: components["schemas"]["PayloadValidation"] & unknown;
+            /** @description True when input, output or metadata was replaced by an AvTruncatedJson */
+            truncated: boolean;
+        };
+        /** @enum {string} */
+        AvSpanType: "agent" | "llm" | "tool" | "http" | "db" | "retrieval" | "custom";
         AvSpan: {
             span_id: string;
             trace_id: string;
@@ -1528,8 +1622,6 @@ export interface components {
             summary: string | null;
             payload_validation: components["schemas"]["PayloadValidation"] & unknown;
         };
-        /** @enum {string} */
-        AvSpanType: "agent" | "llm" | "tool" | "http" | "db" | "retrieval" | "custom";
         AvOutcome: {
             trace_id: string;
             success: boolean;
@@ -1767,6 +1859,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAccount: {
@@ -1852,6 +1953,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1948,6 +2058,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2054,6 +2173,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createEnvironment: {
@@ -2150,6 +2278,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getEnvironment: {
@@ -2238,6 +2375,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2344,6 +2490,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     deleteEnvironment: {
@@ -2432,6 +2587,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2538,6 +2702,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgent: {
@@ -2634,6 +2807,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgent: {
@@ -2722,6 +2904,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2828,6 +3019,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     deleteAgent: {
@@ -2916,6 +3116,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3022,6 +3231,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     reinstateAgent: {
@@ -3114,6 +3332,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3221,6 +3448,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgentVersion: {
@@ -3317,6 +3553,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgentVersion: {
@@ -3405,6 +3650,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3512,6 +3766,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgentSchemaVersion: {
@@ -3601,6 +3864,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3703,6 +3975,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     registerAgentInstance: {
@@ -3792,6 +4073,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3905,6 +4195,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgentInstance: {
@@ -3993,6 +4292,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4099,6 +4407,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     finishAgentInstance: {
@@ -4198,6 +4515,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     terminateAgentInstance: {
@@ -4290,6 +4616,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4405,6 +4740,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createAgentSpan: {
@@ -4501,6 +4845,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     getAgentSpan: {
@@ -4589,6 +4942,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4695,6 +5057,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     bulk: {
@@ -4784,6 +5155,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4890,6 +5270,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     createApiToken: {
@@ -4979,6 +5368,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5081,6 +5479,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     deleteApiToken: {
@@ -5169,6 +5576,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5275,6 +5691,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     activateApiToken: {
@@ -5367,6 +5792,15 @@ export interface operations {
             };
             /** @description Unexpected error (never carries a stack trace) */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5473,6 +5907,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     ingestTraceBatch: {
@@ -5553,6 +5996,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5667,6 +6119,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     compareAgents: {
@@ -5757,11 +6218,25 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     getTrace: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Spans per page, 1..5000 (default 1000) */
+                span_limit?: number;
+                /** @description next_span_cursor of the previous page (opaque); absent = first page */
+                span_cursor?: string;
+            };
             header?: never;
             path: {
                 trace_id: string;
@@ -5770,7 +6245,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The trace */
+            /** @description The trace and one page of its spans */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -5835,6 +6310,110 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+        };
+    };
+    getTraceSpan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                trace_id: string;
+                span_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The span */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvSpan"];
+                };
+            };
+            /** @description Invalid request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Missing or invalid key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Not found, or not the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Body larger than the configured limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Rate or quota limit */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description Unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5931,6 +6510,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     listAvAgents: {
@@ -6007,6 +6595,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6099,6 +6696,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     getAvAgentStats: {
@@ -6180,6 +6786,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6277,6 +6892,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     listAvApiKeys: {
@@ -6358,6 +6982,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6452,6 +7085,15 @@ export interface operations {
                     "application/json": components["schemas"]["AvError"];
                 };
             };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
         };
     };
     pingAvApiKey: {
@@ -6528,6 +7170,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -6613,6 +7264,15 @@ export interface operations {
             };
             /** @description Unexpected error */
             500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvError"];
+                };
+            };
+            /** @description The database is unreachable, overloaded or timed out; retry after Retry-After */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

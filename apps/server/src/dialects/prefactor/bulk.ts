@@ -15,10 +15,11 @@ import type { AuthContext } from "../../domain/accounts/service.js";
 import type { SpanIdempotency, SpanWrites, SpanWritten } from "../../domain/runs/spans.js";
 import { requestFingerprint, type Outcome } from "../../domain/idempotency/service.js";
 import { AppError } from "../../domain/shared/app-error.js";
-import type { Db } from "../../repositories/types.js";
+import type { Transaction } from "../../domain/shared/transaction.js";
 import type { Services } from "../../services.js";
 import { authOf } from "../../http/context.js";
 import { requireScope } from "../../domain/accounts/service.js";
+import { isTransientDatabaseError } from "../../db/transient.js";
 import { prefactorEnvelope, toAppError } from "../../http/errors.js";
 import { respond } from "../../http/respond.js";
 import { parseInput } from "../../http/validation.js";
@@ -28,7 +29,7 @@ type Item = z.output<typeof BulkRequestSchema>["items"][number];
 /** An item's action: a span write (one statement, like the single endpoints) or a transaction. */
 type Prepared =
   | { span: (writes: SpanWrites, auth: AuthContext, idem?: SpanIdempotency) => Promise<SpanWritten> }
-  | { tx: (auth: AuthContext, tx: Db) => Promise<Outcome> };
+  | { tx: (auth: AuthContext, tx: Transaction) => Promise<Outcome> };
 
 const isSpanWrite = (item: Item) => item._type === "agent_spans/create" || item._type === "agent_spans/finish";
 
@@ -162,6 +163,9 @@ export function registerBulkRoutes(router: Router, services: Services): void {
             : await services.idempotency.run(auth.accountId, item.idempotency_key, fingerprint, (tx) => action.tx(auth, tx));
         outputs[item.idempotency_key] = JSON.parse(out.text);
       } catch (error) {
+        // The whole request is retried (503): the items before this one are recorded under their
+        // keys, so the retry replays them and carries on from here.
+        if (isTransientDatabaseError(error)) throw error;
         outputs[item.idempotency_key] = prefactorEnvelope(toAppError(error, req));
         break;
       }

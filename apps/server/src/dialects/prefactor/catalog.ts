@@ -20,7 +20,7 @@ import {
 } from "@spyglass/contracts";
 import type { AuthContext } from "../../domain/accounts/service.js";
 import { requireScope } from "../../domain/accounts/service.js";
-import type { Db } from "../../repositories/types.js";
+import type { Transaction } from "../../domain/shared/transaction.js";
 import type { Services } from "../../services.js";
 import { authOf } from "../../http/context.js";
 import { paginationOf, parseList } from "../../http/list.js";
@@ -41,7 +41,7 @@ export function registerCatalogRoutes(router: Router, services: Services): void 
     requireScope(auth, "read");
     return auth;
   };
-  const agentBody = async (auth: AuthContext, id: string, db?: Db) => {
+  const agentBody = async (auth: AuthContext, id: string, db?: Transaction) => {
     const agent = await catalog.getAgent(auth, id, db);
     return { status: "success" as const, details: toAgent(agent, await catalog.instanceCounts(auth, [agent.id], db)) };
   };

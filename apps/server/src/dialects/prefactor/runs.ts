@@ -24,7 +24,7 @@ import type { Span, SpanIdempotency } from "../../domain/runs/spans.js";
 import { isUniqueViolation, requestFingerprint } from "../../domain/idempotency/service.js";
 import { AppError } from "../../domain/shared/app-error.js";
 import { generatePfid } from "../../domain/shared/pfid.js";
-import type { Db } from "../../repositories/types.js";
+import type { Transaction } from "../../domain/shared/transaction.js";
 import type { Services } from "../../services.js";
 import { authOf } from "../../http/context.js";
 import { paginationOf, parseList } from "../../http/list.js";
@@ -40,7 +40,7 @@ const TIME_SORT = ["inserted_at", "started_at", "finished_at"] as const;
 const TIME_COLUMN = { inserted_at: "insertedAt", started_at: "startedAt", finished_at: "finishedAt" } as const;
 
 /** `fresh`: an instance registered by this request, which cannot have spans yet. */
-async function instanceBody(services: Services, auth: AuthContext, instance: Instance, db?: Db, fresh = false) {
+async function instanceBody(services: Services, auth: AuthContext, instance: Instance, db?: Transaction, fresh = false) {
   const counts = fresh ? [] : await services.instances.spanCounts(auth, [instance.id], db);
   return { status: "success" as const, details: toInstance(instance, counts) };
 }
@@ -51,16 +51,16 @@ async function instanceBody(services: Services, auth: AuthContext, instance: Ins
  */
 export function runActions(services: Services) {
   return {
-    register: async (auth: AuthContext, input: z.output<typeof RegisterInstanceSchema>, tx: Db) =>
+    register: async (auth: AuthContext, input: z.output<typeof RegisterInstanceSchema>, tx: Transaction) =>
       ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.register(auth, input, tx), tx, true)),
-    start: async (auth: AuthContext, id: string, input: z.output<typeof StartInstanceSchema>, tx: Db) =>
+    start: async (auth: AuthContext, id: string, input: z.output<typeof StartInstanceSchema>, tx: Transaction) =>
       ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.start(auth, id, date(input.timestamp), tx), tx)),
-    finish: async (auth: AuthContext, id: string, input: z.output<typeof FinishInstanceSchema>, tx: Db) =>
+    finish: async (auth: AuthContext, id: string, input: z.output<typeof FinishInstanceSchema>, tx: Transaction) =>
       ok(
         AgentInstanceResponseSchema,
         await instanceBody(services, auth, await services.instances.finish(auth, id, input.status ?? "complete", date(input.timestamp), tx), tx),
       ),
-    terminate: async (auth: AuthContext, id: string, input: z.output<typeof TerminateInstanceSchema>, tx: Db) =>
+    terminate: async (auth: AuthContext, id: string, input: z.output<typeof TerminateInstanceSchema>, tx: Transaction) =>
       ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.terminate(auth, id, input.reason, tx), tx)),
   };
 }

@@ -12,7 +12,7 @@ import {
 import { requireScope, type AuthContext } from "../../domain/accounts/service.js";
 import { ALL_SCOPES } from "../../domain/accounts/tokens.js";
 import { AppError, invalidAction } from "../../domain/shared/app-error.js";
-import type { Db } from "../../repositories/types.js";
+import type { Transaction } from "../../domain/shared/transaction.js";
 import type { Services } from "../../services.js";
 import { authOf } from "../../http/context.js";
 import { paginationOf, parseList } from "../../http/list.js";
@@ -70,7 +70,7 @@ export function registerTokenRoutes(router: Router, services: Services): void {
 
   router.post("/api_token", async (req, res) => {
     const { details, idempotency_key } = parseInput(ApiTokenCreateSchema, req.body);
-    await sendWrite(services, req, res, idempotency_key, async (auth, tx: Db) => {
+    await sendWrite(services, req, res, idempotency_key, async (auth, tx: Transaction) => {
       admin(auth);
       const deployment = details.token_scope === "agent_deployment";
       if (deployment && !details.agent_id) {
@@ -106,7 +106,7 @@ export function registerTokenRoutes(router: Router, services: Services): void {
   for (const [action, rule] of Object.entries(TRANSITIONS)) {
     router.post(`/api_token/:id/${action}`, async (req, res) => {
       const body = parseInput(ActionBodySchema, req.body ?? {});
-      await sendWrite(services, req, res, body.idempotency_key, async (auth, tx: Db) => {
+      await sendWrite(services, req, res, body.idempotency_key, async (auth, tx: Transaction) => {
         const token = await services.tokens.get(admin(auth), idOf(req.params), tx);
         if (!(rule.from as readonly string[]).includes(token.status)) throw invalidAction(`cannot ${action} a token that is ${token.status}`);
         return ok(ApiTokenResponseSchema, { status: "success", details: toToken(await services.tokens.setStatus(auth, token.id, rule.to, tx)) });
@@ -117,7 +117,7 @@ export function registerTokenRoutes(router: Router, services: Services): void {
   router.delete("/api_token/:id", async (req, res) => {
     const body = parseInput(ActionBodySchema, req.body ?? {});
     const id = idOf(req.params);
-    await sendWrite(services, req, res, body.idempotency_key, async (auth, tx: Db) => {
+    await sendWrite(services, req, res, body.idempotency_key, async (auth, tx: Transaction) => {
       const token = await services.tokens.get(admin(auth), id, tx);
       if (token.status !== "revoked") throw invalidAction("only a revoked token can be deleted; revoke it first");
       await services.tokens.delete(auth, id, tx);

@@ -2,11 +2,11 @@ import type { Request, Response } from "express";
 import type { z } from "zod";
 import type { AuthContext } from "../../domain/accounts/service.js";
 import { requestFingerprint, type Outcome } from "../../domain/idempotency/service.js";
-import type { Db } from "../../repositories/types.js";
+import type { Transaction } from "../../domain/shared/transaction.js";
 import type { Services } from "../../services.js";
 import { authOf } from "../../http/context.js";
 
-export type Effect = (auth: AuthContext, tx: Db) => Promise<Outcome>;
+export type Effect = (auth: AuthContext, tx: Transaction) => Promise<Outcome>;
 
 /** A success outcome whose body has passed through its contract schema. */
 export function ok<S extends z.ZodType>(schema: S, body: z.input<S>, status = 200): Outcome {

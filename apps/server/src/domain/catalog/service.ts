@@ -1,5 +1,5 @@
 import type { Prisma } from "../../db/database.js";
-import type { Page } from "../../http/list.js";
+import type { Page } from "../../model/page.js";
 import { agentsRepository } from "../../repositories/agents.js";
 import { environmentsRepository } from "../../repositories/environments.js";
 import type { Db } from "../../repositories/types.js";

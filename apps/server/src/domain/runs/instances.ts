@@ -1,5 +1,5 @@
 import type { Prisma } from "../../db/database.js";
-import type { Page } from "../../http/list.js";
+import type { Page } from "../../model/page.js";
 import { instancesRepository, type InstanceFilters } from "../../repositories/instances.js";
 import { spansRepository } from "../../repositories/spans.js";
 import type { Db } from "../../repositories/types.js";

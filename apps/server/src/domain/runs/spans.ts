@@ -1,6 +1,6 @@
 import type { PayloadValidation, SpanTypeSchemaDetails } from "@spyglass/contracts";
 import type { Prisma, SqlDriver, SqlTransaction } from "../../db/database.js";
-import type { Page } from "../../http/list.js";
+import type { Page } from "../../model/page.js";
 import { instancesRepository } from "../../repositories/instances.js";
 import { schemaVersionsRepository } from "../../repositories/versions.js";
 import { spansRepository, type SpanFilters, type SpanTimeField, type SpanWriteRecord, type TokenCheck } from "../../repositories/spans.js";
@@ -13,7 +13,7 @@ import { AppError, invalidAction, notFound } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
 import type { InstancesService } from "./instances.js";
 import { terminatedError } from "./instances.js";
-import { TERMINAL_SPAN_STATUSES, type SpanStatus } from "./status.js";
+import { TERMINAL_SPAN_STATUSES, type SpanStatus } from "../../model/status.js";
 
 export type Span = NonNullable<Awaited<ReturnType<typeof spansRepository.findById>>>;
 type JsonObject = Record<string, unknown>;

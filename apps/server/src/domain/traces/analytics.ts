@@ -1,6 +1,7 @@
 import type { Prisma } from "../../db/database.js";
 import { agentsRepository } from "../../repositories/agents.js";
-import { traceStatsRepository, type AgentRunStats } from "../../repositories/trace-stats.js";
+import type { AgentRunStats } from "../../model/rows.js";
+import { traceStatsRepository } from "../../repositories/trace-stats.js";
 import type { AuthContext } from "../accounts/service.js";
 import { AppError, notFound } from "../shared/app-error.js";
 

@@ -3,6 +3,7 @@ import type { AvTraceBatchItem } from "@spyglass/contracts";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { Prisma, SqlDriver } from "../../db/database.js";
+import { retryWriteConflicts, sqlState } from "../../db/transient.js";
 import { tracesRepository } from "../../repositories/traces.js";
 import { usageRepository } from "../../repositories/usage.js";
 import type { AuthContext } from "../accounts/service.js";
@@ -21,17 +22,6 @@ export interface BatchOutcome {
   /** Indexes of the traces stored. */
   accepted: number[];
   errors: BatchError[];
-}
-
-const RETRYABLE = new Set(["40001", "40P01"]);
-
-/** The SQLSTATE of a failed query (from the driver, or wrapped by Prisma), if the error carries one. */
-function sqlState(error: unknown): string | undefined {
-  const own = (error as { code?: unknown }).code;
-  if (typeof own === "string" && /^[0-9A-Z]{5}$/.test(own)) return own;
-  const meta = (error as { meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } }).meta;
-  const code = meta?.driverAdapterError?.cause?.originalCode ?? meta?.driverAdapterError?.cause?.code ?? meta?.code;
-  return typeof code === "string" ? code : undefined;
 }
 
 function sqlMessage(error: unknown): string {
@@ -180,20 +170,16 @@ export class TraceIngestService {
    * found by storing the traces one by one.
    */
   private async write(auth: AuthContext, agents: { name: string; newId: string }[], traces: NormalizedTrace[]): Promise<{ idx: number; reason: string }[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.gate.run(() => tracesRepository.ingestBatch(this.sql, auth.accountId, agents, traces));
-      } catch (error) {
-        const state = sqlState(error);
-        if (state && RETRYABLE.has(state) && attempt < 5) continue;
-        if (state?.startsWith("22")) {
-          if (traces.length === 1) return [{ idx: traces[0]!.index, reason: `could not store trace: ${sqlMessage(error)}` }];
-          const results: { idx: number; reason: string }[] = [];
-          for (const trace of traces) results.push(...(await this.write(auth, agents.filter((a) => a.name === trace.agentName), [trace])));
-          return results;
-        }
-        throw error;
+    try {
+      return await retryWriteConflicts(() => this.gate.run(() => tracesRepository.ingestBatch(this.sql, auth.accountId, agents, traces)));
+    } catch (error) {
+      if (sqlState(error)?.startsWith("22")) {
+        if (traces.length === 1) return [{ idx: traces[0]!.index, reason: `could not store trace: ${sqlMessage(error)}` }];
+        const results: { idx: number; reason: string }[] = [];
+        for (const trace of traces) results.push(...(await this.write(auth, agents.filter((a) => a.name === trace.agentName), [trace])));
+        return results;
       }
+      throw error;
     }
   }
 }

@@ -1,6 +1,6 @@
 import { AV_SPAN_TYPES, type AvTraceBatchItem } from "@spyglass/contracts";
 import type { InstanceWrite, SpanWrite } from "../../repositories/traces.js";
-import { instanceStatusOf, spanStatusOf, TERMINAL_SPAN_STATUSES, TIMED_OUT_REASON } from "../runs/status.js";
+import { instanceStatusOf, spanStatusOf, TERMINAL_SPAN_STATUSES, TIMED_OUT_REASON } from "../../model/status.js";
 
 // Rules that turn one reported trace into rows, before anything touches the database.
 

@@ -12,6 +12,8 @@ import { tracesRepository } from "../../repositories/traces.js";
 export class StaleRunSweeper {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  /** Sweeps failed in a row. */
+  private failing = 0;
 
   constructor(
     private readonly prisma: Prisma,
@@ -41,10 +43,14 @@ export class StaleRunSweeper {
     if (this.inFlight) return;
     this.inFlight = this.sweepStaleRuns()
       .then((swept) => {
+        if (this.failing) this.logger?.info({ failedSweeps: this.failing }, "stale-run sweeps work again");
+        this.failing = 0;
         if (swept.runs > 0) this.logger?.info(swept, "timed out stale runs");
       })
       .catch((err: unknown) => {
-        this.logger?.error({ err }, "stale-run sweep failed");
+        // One line when sweeps start failing (a database outage fails every tick until it ends),
+        // one when they work again; the sweep after the outage catches up on what was missed.
+        if (this.failing++ === 0) this.logger?.error({ err }, "stale-run sweep failed; retrying every interval until it works");
       })
       .finally(() => {
         this.inFlight = undefined;

@@ -1,0 +1,13 @@
+import { describe, expect, it } from "vitest";
+import { pfid } from "../src/ids.js";
+
+describe("client-chosen ids", () => {
+  it("are PFIDs the server accepts: the reference layout of timestamp and partition, unique within a millisecond", () => {
+    // The spec's example: timestamp 1234567890000 and partition 123456789 lead "013xrzp12g3nqk8n".
+    expect(pfid(123456789, 1234567890000).slice(0, 16)).toBe("013xrzp12g3nqk8n");
+    expect(pfid(1, 1).slice(0, 16)).toBe("0000000001000001");
+    const ids = Array.from({ length: 10_000 }, () => pfid(7, 1_700_000_000_000));
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const id of ids.slice(0, 100)) expect(id).toMatch(/^[0-7][0-9abcdefghjkmnpqrstvwxyz]{31}$/);
+  });
+});
