@@ -59,6 +59,7 @@ export const ConfigSchema = z.object({
     .optional(),
   WEB_CONCURRENCY: intFrom(1, 64).default(1),
   SPYGLASS_WEB_DIR: z.string().min(1).optional(),
+  RETENTION_DAYS: intFrom(1, 36_500).optional(),
   METRICS_PORT: intFrom(1, 65535).optional(),
   METRICS_HOST: z.string().min(1).default("127.0.0.1"),
 }).refine((c) => c.WEB_CONCURRENCY === 1 || c.DATABASE_URL !== undefined, {

@@ -12,6 +12,7 @@ import { TokensService } from "./domain/tokens/service.js";
 import { AgentAnalyticsService } from "./domain/traces/analytics.js";
 import { TraceIngestService } from "./domain/traces/ingest.js";
 import { TracesService } from "./domain/traces/service.js";
+import { RetentionService } from "./domain/retention/service.js";
 import { StaleRunSweeper } from "./domain/traces/sweeper.js";
 import { PeriodicTask } from "./domain/shared/periodic.js";
 import { EventQuota } from "./domain/usage/quota.js";
@@ -36,11 +37,13 @@ export interface Services {
   quota: EventQuota;
   /** Runs in the background from creation; `sweepStaleRuns(now)` sweeps at once. */
   sweeper: StaleRunSweeper;
+  /** Deletes expired runs in the background from creation; `purge(now)` runs one pass at once. */
+  retention: RetentionService;
   /** Per-token request limiter shared by both dialects (null when RATE_LIMIT_PER_MINUTE=0). */
   rateLimiter: SlidingWindowRateLimiter | null;
   /** Failed authentications per client address (null when AUTH_FAILURES_PER_MINUTE=0). */
   authFailures: SlidingWindowRateLimiter | null;
-  /** Stops background work (stale-run sweep, idempotency purge); the database is closed by the caller. */
+  /** Stops background work (stale-run sweep, idempotency and retention purges); the database is closed by the caller. */
   close?: () => Promise<void>;
 }
 
@@ -59,6 +62,11 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
     if (deleted > 0) logger?.info({ deleted }, "purged expired idempotency records");
   }, logger);
   purge.start();
+  const retention = new RetentionService(db.sql, config.RETENTION_DAYS ?? null, logger);
+  const retire = new PeriodicTask("retention purge", config.SWEEP_INTERVAL_MS, async () => {
+    await retention.purge();
+  }, logger);
+  retire.start();
   return {
     accounts: new AccountsService(db.prisma, db.sql),
     catalog,
@@ -72,10 +80,11 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
     agentAnalytics: new AgentAnalyticsService(db.prisma),
     prices,
     sweeper,
+    retention,
     rateLimiter: tokenRateLimiter(config.RATE_LIMIT_PER_MINUTE),
     authFailures: tokenRateLimiter(config.AUTH_FAILURES_PER_MINUTE),
     close: async () => {
-      await Promise.all([sweeper.stop(), purge.stop()]);
+      await Promise.all([sweeper.stop(), purge.stop(), retire.stop()]);
     },
   };
 }

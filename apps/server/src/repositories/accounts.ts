@@ -10,6 +10,9 @@ export const accountsRepository = {
   create(db: Db, data: { id: string; name: string; pfidPartition: number }) {
     return db.account.create({ data });
   },
+  setRetention(db: Db, id: string, retentionDays: number | null) {
+    return db.account.update({ where: { id }, data: { retentionDays } });
+  },
   createEnvironment(db: Db, data: { id: string; accountId: string; name: string; isDefault: boolean }) {
     return db.environment.create({ data });
   },

@@ -1,6 +1,6 @@
 import type { OpenAPIRegistry } from "@asteasolutions/zod-to-openapi";
 import { HealthSchema, ReadySchema } from "../common/health.js";
-import { AccountResponseSchema, PingResponseSchema } from "../prefactor/account.js";
+import { AccountResponseSchema, AccountUpdateSchema, PingResponseSchema } from "../prefactor/account.js";
 import { json, prefactorPath } from "./helpers.js";
 
 export function registerSystemPaths(registry: OpenAPIRegistry): void {
@@ -35,6 +35,14 @@ export function registerSystemPaths(registry: OpenAPIRegistry): void {
     path: "/api/v1/account",
     operationId: "getAccount",
     summary: "The caller's own account",
+    responses: { 200: { description: "The account", ...json(AccountResponseSchema) } },
+  });
+  prefactorPath(registry, {
+    method: "patch",
+    path: "/api/v1/account",
+    operationId: "updateAccount",
+    summary: "Changes the caller's account settings: its data retention (admin scope)",
+    request: { body: json(AccountUpdateSchema) },
     responses: { 200: { description: "The account", ...json(AccountResponseSchema) } },
   });
 }

@@ -1,5 +1,5 @@
-import { Router } from "express";
-import { AccountResponseSchema, PingResponseSchema } from "@spyglass/contracts";
+import { Router, type Response } from "express";
+import { AccountResponseSchema, AccountUpdateSchema, PingResponseSchema } from "@spyglass/contracts";
 import type { Config } from "../../config.js";
 import type { Services } from "../../services.js";
 import { requireScope } from "../../domain/accounts/service.js";
@@ -7,12 +7,27 @@ import { authOf } from "../../http/context.js";
 import { prefactorErrorHandler, routeNotFound } from "../../http/errors.js";
 import { ingress } from "../../http/ingress.js";
 import { respond } from "../../http/respond.js";
+import { parseInput } from "../../http/validation.js";
 import { iso } from "../shared.js";
 import { registerBulkRoutes } from "./bulk.js";
 import { registerCatalogRoutes } from "./catalog.js";
 import { registerModelPriceRoutes } from "./model-prices.js";
 import { registerRunRoutes, registerSpanWriteRoutes } from "./runs.js";
 import { registerTokenRoutes } from "./tokens.js";
+
+function sendAccount(res: Response, account: { id: string; name: string; retentionDays: number | null; insertedAt: Date; updatedAt: Date }): void {
+  respond(res, 200, AccountResponseSchema, {
+    status: "success",
+    details: {
+      type: "account",
+      id: account.id,
+      name: account.name,
+      retention_days: account.retentionDays,
+      inserted_at: iso(account.insertedAt),
+      updated_at: iso(account.updatedAt),
+    },
+  });
+}
 
 /** Everything under /api/v1 that is not AgentVista's speaks the Prefactor wire format. */
 export function prefactorRouter(services: Services, config: Config): Router {
@@ -34,11 +49,11 @@ export function prefactorRouter(services: Services, config: Config): Router {
     // A query like any other (only /ping answers every valid token: SDKs check their key with it).
     const auth = authOf(req);
     requireScope(auth, "read");
-    const account = await services.accounts.getAccount(auth.accountId);
-    respond(res, 200, AccountResponseSchema, {
-      status: "success",
-      details: { type: "account", id: account.id, name: account.name, inserted_at: iso(account.insertedAt), updated_at: iso(account.updatedAt) },
-    });
+    sendAccount(res, await services.accounts.getAccount(auth.accountId));
+  });
+  router.patch("/account", async (req, res) => {
+    const { details } = parseInput(AccountUpdateSchema, req.body);
+    sendAccount(res, await services.accounts.setRetention(authOf(req), details.retention_days));
   });
 
   registerCatalogRoutes(router, services);

@@ -189,6 +189,13 @@ export class AccountsService {
     if (!account) throw new AppError("not_found", "account not found");
     return account;
   }
+
+  /** Sets the account's retention override (null: the server's RETENTION_DAYS). Admin scope. */
+  async setRetention(auth: AuthContext, retentionDays: number | null) {
+    requireScope(auth, "admin");
+    await this.getAccount(auth.accountId);
+    return accountsRepository.setRetention(this.prisma, auth.accountId, retentionDays);
+  }
 }
 
 export function requireScope(auth: AuthContext, scope: Scope): void {
