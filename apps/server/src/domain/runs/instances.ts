@@ -6,6 +6,7 @@ import type { Db } from "../../repositories/types.js";
 import { requireScope, type AuthContext } from "../accounts/service.js";
 import { agentFilter, canSeeAgent, type CatalogService } from "../catalog/service.js";
 import type { SchemaVersionContent } from "../catalog/span-types.js";
+import { metrics } from "../../metrics.js";
 import { AppError, invalidAction, notFound } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
 
@@ -55,7 +56,11 @@ export class InstancesService {
   }
 
   /** Finds or creates the agent, schema version and version, then creates a pending instance. */
-  async register(auth: AuthContext, input: RegisterInput, db: Db): Promise<Instance> {
+  register(auth: AuthContext, input: RegisterInput, db: Db): Promise<Instance> {
+    return metrics.counted("prefactor", "run", () => this.registerRun(auth, input, db));
+  }
+
+  private async registerRun(auth: AuthContext, input: RegisterInput, db: Db): Promise<Instance> {
     requireScope(auth, "write");
     const agent = await this.catalog.resolveAgent(auth, input.agent_id, input.agent_version.name, db);
     if (agent.retired) throw invalidAction("the agent is retired");

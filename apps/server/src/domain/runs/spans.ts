@@ -9,6 +9,7 @@ import type { Db } from "../../repositories/types.js";
 import { requireScope, type AuthContext } from "../accounts/service.js";
 import { agentFilter, assertAgentAllowed, canSeeAgent } from "../catalog/service.js";
 import { summarize, validateAgainst, type CompiledSpanType, type SpanTypeCache, type ValidationIssue } from "../catalog/span-types.js";
+import { metrics } from "../../metrics.js";
 import { AppError, invalidAction, notFound } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
 import type { EventQuota, EventReservation } from "../usage/quota.js";
@@ -249,12 +250,22 @@ export class SpansService {
    * transaction commits, the reservation is handed over instead (together() gives it back when
    * the transaction fails).
    */
-  async create(
+  create(
     auth: AuthContext,
     input: CreateSpanInput,
     idem?: SpanIdempotency,
     sql: SqlDriver = this.sql,
     stored?: (events: EventReservation) => void,
+  ): Promise<SpanWritten> {
+    return metrics.counted("prefactor", "span", () => this.createSpan(auth, input, idem, sql, stored));
+  }
+
+  private async createSpan(
+    auth: AuthContext,
+    input: CreateSpanInput,
+    idem: SpanIdempotency | undefined,
+    sql: SqlDriver,
+    stored: ((events: EventReservation) => void) | undefined,
   ): Promise<SpanWritten> {
     const db = this.prisma;
     requireScope(auth, "write");

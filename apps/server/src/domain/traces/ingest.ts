@@ -9,6 +9,7 @@ import type { AuthContext } from "../accounts/service.js";
 import type { CatalogService } from "../catalog/service.js";
 import type { PriceService } from "../prices/service.js";
 import type { EventQuota } from "../usage/quota.js";
+import { metrics } from "../../metrics.js";
 import { generatePfid } from "../shared/pfid.js";
 import { normalizeTraceItem, type NormalizedTrace } from "./normalize.js";
 import { otelTraces, type OtelSpan } from "./otel.js";
@@ -43,8 +44,14 @@ export class WriteGate {
   constructor(private readonly limit: number) {}
 
   async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.active < this.limit) this.active++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.active < this.limit) {
+      this.active++;
+      metrics.gateWait(0);
+    } else {
+      const since = performance.now();
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      metrics.gateWait((performance.now() - since) / 1000);
+    }
     try {
       return await work();
     } finally {
@@ -97,6 +104,11 @@ export class TraceIngestService {
     }
     const accepted = await this.store(auth, traces, reject, now);
     errors.sort((a, b) => a.index - b.index);
+    const stored = new Set(accepted);
+    const spans = items.reduce((n, { item }) => n + item.spans.length, 0);
+    const acceptedSpans = traces.reduce((n, t) => (stored.has(t.index) ? n + t.spans.length : n), 0);
+    metrics.ingest("agentvista", "run", accepted.length, items.length - accepted.length);
+    metrics.ingest("agentvista", "span", acceptedSpans, spans - acceptedSpans);
     return { accepted, errors };
   }
 
@@ -114,6 +126,8 @@ export class TraceIngestService {
       await this.store(auth, traces, (t, message) => messages.push(`trace ${t.traceId ?? "?"}: ${message}`), now, (span) => usage.get(span.id)?.cachedInputTokens ?? null),
     );
     const rejectedSpans = traces.reduce((n, t) => (accepted.has(t.index) ? n : n + t.received), 0);
+    metrics.ingest("otlp", "run", accepted.size, traces.length - accepted.size);
+    metrics.ingest("otlp", "span", spans.length - rejectedSpans, rejectedSpans);
     return { rejectedSpans, messages };
   }
 

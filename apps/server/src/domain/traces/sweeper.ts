@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { Prisma } from "../../db/database.js";
 import { tracesRepository } from "../../repositories/traces.js";
+import { metrics } from "../../metrics.js";
 import { PeriodicTask } from "../shared/periodic.js";
 
 /**
@@ -20,6 +21,7 @@ export class StaleRunSweeper {
   ) {
     this.task = new PeriodicTask("stale-run sweep", config.SWEEP_INTERVAL_MS, async () => {
       const swept = await this.sweepStaleRuns();
+      metrics.staleRunsSwept(swept.runs);
       if (swept.runs > 0) logger?.info(swept, "timed out stale runs");
     }, logger);
   }
