@@ -11,7 +11,7 @@ import { TokensService } from "./domain/tokens/service.js";
 import { AgentAnalyticsService } from "./domain/traces/analytics.js";
 import { TraceIngestService } from "./domain/traces/ingest.js";
 import { TracesService } from "./domain/traces/service.js";
-import { StaleRunSweeper } from "./domain/traces/sweeper.js";
+import { activityMarkEveryMs, StaleRunSweeper } from "./domain/traces/sweeper.js";
 import { tokenRateLimiter, type SlidingWindowRateLimiter } from "./http/rate-limit.js";
 
 /** The domain services both dialects call. Built once per app from the database and config. */
@@ -42,7 +42,15 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
     accounts: new AccountsService(db.prisma, db.sql),
     catalog,
     instances,
-    spans: new SpansService(db.prisma, db.sql, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict", db.sqlTransaction),
+    spans: new SpansService(
+      db.prisma,
+      db.sql,
+      instances,
+      new SpanTypeCache(),
+      config.SPAN_VALIDATION === "strict",
+      db.sqlTransaction,
+      activityMarkEveryMs(config.RUN_TIMEOUT_MS),
+    ),
     idempotency: new IdempotencyService(db.prisma, config.IDEMPOTENCY_TTL_HOURS),
     tokens: new TokensService(db.prisma),
     traceIngest: new TraceIngestService(db.prisma, db.sql, catalog, config, logger),
