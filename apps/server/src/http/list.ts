@@ -2,12 +2,8 @@ import type { Request } from "express";
 import { DEFAULT_PAGE_SIZE, ListQuerySchema, type Pagination, type Sorting } from "@spyglass/contracts";
 import type { z } from "zod";
 import { AppError } from "../domain/shared/app-error.js";
+import type { Page } from "../model/page.js";
 import { parseInput } from "./validation.js";
-
-export interface Page {
-  offset: number;
-  pageSize: number;
-}
 
 export interface ListParams<F extends string> {
   page: Page;

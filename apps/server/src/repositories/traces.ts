@@ -1,8 +1,10 @@
+import { AV_TRUNCATE_OVER_BYTES, AV_TRUNCATED_PREVIEW_CHARS } from "@spyglass/contracts";
 import { Prisma } from "../generated/prisma/client.js";
-import { TIMED_OUT_REASON, type InstanceStatus, type SpanStatus, type TraceStatus } from "../domain/runs/status.js";
+import { TIMED_OUT_REASON, type InstanceStatus, type SpanStatus, type TraceStatus } from "../model/status.js";
 import type { SqlDriver } from "../db/database.js";
 import { runSince, runUntil } from "./trace-stats.js";
 import { runSql, type Db } from "./types.js";
+import type { SpanPageRow, SpanPosition, SpanRow, TraceRow } from "../model/rows.js";
 
 // Runs (agent_instances) and spans as the trace dialect writes and reads them. A batch is written
 // by one call of the spyglass_ingest_traces function (see its migration): multi-row statements,
@@ -41,6 +43,8 @@ export interface SpanWrite {
   totalTokens: number | null;
   /** Decimal text, rounded to 6 places by the column. */
   costUsd: string | null;
+  /** costUsd was computed from the model price table, not reported. */
+  costComputed: boolean;
   /** JSON text of an object; null = not given. */
   payload: string | null;
   resultPayload: string | null;
@@ -57,6 +61,11 @@ export interface TraceBatchWrite {
   spans: SpanWrite[];
   /** What the client reported; null means "the sum over the llm spans". */
   reportedTotals: { tokens: number | null; costUsd: string | null };
+  /**
+   * OTLP: the run is assembled from spans arriving over several exports (its start is the
+   * earliest, its agent and status are its root span's); `hasRoot`: this write carries the root.
+   */
+  assembly?: { hasRoot: boolean; joinOtherAgent: boolean };
 }
 
 /**
@@ -86,6 +95,7 @@ function spanRowsJson(spans: SpanWrite[]): string {
         output_tokens: s.outputTokens,
         total_tokens: s.totalTokens,
         cost_usd: s.costUsd,
+        cost_computed: s.costComputed,
         error_message: s.errorMessage,
       },
       { payload: s.payload, result_payload: s.resultPayload, metadata: s.metadata },
@@ -112,49 +122,14 @@ function traceRowsJson(traces: TraceBatchWrite[]): string {
         error_message: i.errorMessage,
         total_tokens: t.reportedTotals.tokens,
         total_cost_usd: t.reportedTotals.costUsd,
+        assemble: t.assembly !== undefined,
+        has_root: t.assembly?.hasRoot ?? false,
+        join_other_agent: t.assembly?.joinOtherAgent ?? false,
       },
       { metadata: i.metadata, spans: spanRowsJson(t.spans) },
     );
   });
   return `[${rows.join(",")}]`;
-}
-
-export interface TraceRow {
-  id: string;
-  agentId: string;
-  agentName: string;
-  status: string;
-  startedAt: Date;
-  finishedAt: Date | null;
-  durationMs: number | null;
-  success: boolean | null;
-  outcome: string | null;
-  errorMessage: string | null;
-  totalTokens: number | null;
-  /** Decimal text with 6 places. */
-  totalCostUsd: string | null;
-  metadata: Record<string, unknown> | null;
-}
-
-export interface SpanRow {
-  id: string;
-  traceId: string;
-  parentSpanId: string | null;
-  schemaName: string;
-  name: string | null;
-  status: string;
-  startedAt: Date;
-  finishedAt: Date | null;
-  durationMs: number | null;
-  model: string | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  totalTokens: number | null;
-  costUsd: string | null;
-  payload: Record<string, unknown>;
-  resultPayload: Record<string, unknown> | null;
-  metadata: Record<string, unknown> | null;
-  errorMessage: string | null;
 }
 
 export interface TraceFilters {
@@ -194,11 +169,32 @@ export function traceStatusCondition(status: TraceStatus): Prisma.Sql {
   }
 }
 
-const TRACE_COLUMNS = Prisma.sql`
-  i.id, i.agent_id AS "agentId", COALESCE(a.name, '') AS "agentName", i.status,
+const TRACE_HEAD_COLUMNS = Prisma.sql`
+  i.id, i.agent_id AS "agentId", COALESCE(a.name, '') AS "agentName", i.status, i.termination_reason AS "terminationReason",
   COALESCE(i.started_at, i.inserted_at) AS "startedAt", i.finished_at AS "finishedAt", i.duration_ms::float8 AS "durationMs",
   i.success, i.outcome, i.error_message AS "errorMessage", i.total_tokens::float8 AS "totalTokens",
-  i.total_cost_usd::text AS "totalCostUsd", i.metadata`;
+  i.total_cost_usd::text AS "totalCostUsd"`;
+
+const TRACE_COLUMNS = Prisma.sql`${TRACE_HEAD_COLUMNS}, i.metadata`;
+
+/**
+ * A JSON value whose text is `text`: whole up to AV_TRUNCATE_OVER_BYTES bytes, else the
+ * AvTruncatedJson marker, built in the database so a large payload never reaches this process.
+ */
+function summarised(value: Prisma.Sql, text: Prisma.Sql): Prisma.Sql {
+  return Prisma.sql`CASE WHEN octet_length(${text}) > ${AV_TRUNCATE_OVER_BYTES}
+    THEN jsonb_build_object('_truncated', true, 'size_bytes', octet_length(${text}), 'preview', left(${text}, ${AV_TRUNCATED_PREVIEW_CHARS}))
+    ELSE ${value} END`;
+}
+
+/** Lists show many traces: their metadata summarised. */
+const TRACE_LIST_COLUMNS = Prisma.sql`${TRACE_HEAD_COLUMNS}, ${summarised(Prisma.sql`i.metadata`, Prisma.sql`i.metadata::text`)} AS metadata`;
+
+const SPAN_COLUMNS = Prisma.sql`
+  s.id, s.agent_instance_id AS "traceId", s.parent_span_id AS "parentSpanId", s.schema_name AS "schemaName", s.name, s.status,
+  COALESCE(s.started_at, s.inserted_at) AS "startedAt", s.finished_at AS "finishedAt", s.duration_ms::float8 AS "durationMs", s.model,
+  s.input_tokens AS "inputTokens", s.output_tokens AS "outputTokens", s.total_tokens AS "totalTokens",
+  s.cost_usd::text AS "costUsd", s.cost_computed AS "costComputed", s.error_message AS "errorMessage"`;
 
 const TRACE_FROM = Prisma.sql`agent_instances i LEFT JOIN agents a ON a.account_id = i.account_id AND a.id = i.agent_id`;
 
@@ -264,7 +260,7 @@ export const tracesRepository = {
     // The page and the count in parallel (two pooled connections): the latency of one, not the sum.
     const [rows, [count]] = await Promise.all([
       runSql<TraceRow>(sql, Prisma.sql`
-        SELECT ${TRACE_COLUMNS} FROM ${TRACE_FROM} WHERE ${where}
+        SELECT ${TRACE_LIST_COLUMNS} FROM ${TRACE_FROM} WHERE ${where}
         ORDER BY ${ORDER_COLUMNS[opts.orderBy]} ${dir}, i.id ${dir}
         LIMIT ${opts.limit} OFFSET ${opts.offset}`),
       runSql<{ total: number }>(sql, Prisma.sql`SELECT count(*)::int AS total FROM ${TRACE_FROM} WHERE ${where}`),
@@ -272,15 +268,43 @@ export const tracesRepository = {
     return { rows, total: count?.total ?? 0 };
   },
 
-  /** Every span of a run in waterfall order: started_at ascending, then id. */
-  listSpans(sql: SqlDriver, accountId: string, traceId: string) {
-    return runSql<SpanRow>(sql, Prisma.sql`
-      SELECT id, agent_instance_id AS "traceId", parent_span_id AS "parentSpanId", schema_name AS "schemaName", name, status,
-        COALESCE(started_at, inserted_at) AS "startedAt", finished_at AS "finishedAt", duration_ms::float8 AS "durationMs", model,
-        input_tokens AS "inputTokens", output_tokens AS "outputTokens", total_tokens AS "totalTokens",
-        cost_usd::text AS "costUsd", payload, result_payload AS "resultPayload", metadata, error_message AS "errorMessage"
-      FROM spans WHERE account_id = ${accountId} AND agent_instance_id = ${traceId}
-      ORDER BY COALESCE(started_at, inserted_at) ASC, id ASC`);
+  /**
+   * Up to `limit` spans of a run in waterfall order (started_at, else inserted_at, ascending, then
+   * id), after `after`; input, output and metadata summarised by the database.
+   */
+  listSpanPage(sql: SqlDriver, accountId: string, traceId: string, after: SpanPosition | null, limit: number) {
+    const sortKey = Prisma.sql`COALESCE(started_at, inserted_at)`;
+    const start = after === null ? Prisma.empty : Prisma.sql`AND (${sortKey}, id) > (${after.startedAt}::timestamptz, ${after.id})`;
+    // The page is chosen on keys alone, so only its own spans' JSON is ever turned into text.
+    return runSql<SpanPageRow>(sql, Prisma.sql`
+      SELECT ${SPAN_COLUMNS},
+        ${summarised(Prisma.sql`s.payload`, Prisma.sql`t.payload`)} AS payload,
+        ${summarised(Prisma.sql`s.result_payload`, Prisma.sql`t.result_payload`)} AS "resultPayload",
+        ${summarised(Prisma.sql`s.metadata`, Prisma.sql`t.metadata`)} AS metadata,
+        COALESCE(octet_length(t.payload) > ${AV_TRUNCATE_OVER_BYTES} OR octet_length(t.result_payload) > ${AV_TRUNCATE_OVER_BYTES}
+          OR octet_length(t.metadata) > ${AV_TRUNCATE_OVER_BYTES}, false) AS truncated
+      FROM (
+        SELECT id, ${sortKey} AS sort_key FROM spans
+        WHERE account_id = ${accountId} AND agent_instance_id = ${traceId} ${start}
+        ORDER BY ${sortKey} ASC, id ASC LIMIT ${limit}
+      ) page
+      JOIN spans s ON s.account_id = ${accountId} AND s.id = page.id
+      CROSS JOIN LATERAL (SELECT s.payload::text AS payload, s.result_payload::text AS result_payload, s.metadata::text AS metadata OFFSET 0) t
+      ORDER BY page.sort_key ASC, page.id ASC`);
+  },
+
+  async countSpans(sql: SqlDriver, accountId: string, traceId: string): Promise<number> {
+    const [row] = await runSql<{ n: number }>(sql, Prisma.sql`
+      SELECT count(*)::int AS n FROM spans WHERE account_id = ${accountId} AND agent_instance_id = ${traceId}`);
+    return row?.n ?? 0;
+  },
+
+  /** One span of a run, whole. */
+  async findSpan(sql: SqlDriver, accountId: string, traceId: string, spanId: string): Promise<SpanRow | null> {
+    const rows = await runSql<SpanRow>(sql, Prisma.sql`
+      SELECT ${SPAN_COLUMNS}, s.payload, s.result_payload AS "resultPayload", s.metadata
+      FROM spans s WHERE s.account_id = ${accountId} AND s.agent_instance_id = ${traceId} AND s.id = ${spanId}`);
+    return rows[0] ?? null;
   },
 
   /** Sets success and, unless undefined, outcome. Null when the run does not exist (or is not onlyAgentId's). */

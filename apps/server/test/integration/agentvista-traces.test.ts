@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AvErrorSchema,
   AvOutcomeResponseSchema,
+  AvSpanSchema,
   AvTraceBatchResponseSchema,
   AvTraceDetailSchema,
   AvTraceListResponseSchema,
@@ -385,6 +386,72 @@ describe("GET /dashboard/traces/{trace_id}", () => {
     expect(AvTraceDetailSchema.parse(upper.body).trace_id).toBe(traceId);
   });
 
+  it("pages spans with span_limit and span_cursor, counting them all", async () => {
+    const item = traceItem({ agent: "pages", spans: 7 });
+    // Two spans share a start, so the cursor must also carry the id.
+    item.spans[4]!.started_at = item.spans[3]!.started_at;
+    await ingestOk({ traces: [item] });
+    const url = `/api/v1/dashboard/traces/${item.trace.trace_id}`;
+    const all = AvTraceDetailSchema.parse((await ctx.http().get(url).set(bearer(readKey)).expect(200)).body);
+    expect(all).toMatchObject({ span_count: 7, next_span_cursor: null });
+    expect(all.spans).toHaveLength(7);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await ctx.http().get(url).query({ span_limit: 3, ...(cursor ? { span_cursor: cursor } : {}) }).set(bearer(readKey)).expect(200);
+      const page = AvTraceDetailSchema.parse(res.body);
+      expect(page.span_count).toBe(7);
+      expect(page.spans.length).toBeLessThanOrEqual(3);
+      seen.push(...page.spans.map((s) => s.span_id));
+      cursor = page.next_span_cursor;
+      pages += 1;
+    } while (cursor !== null);
+    expect(pages).toBe(3);
+    expect(seen).toEqual(all.spans.map((s) => s.span_id));
+  });
+
+  it("summarises input, output and metadata over 8 KB, and serves the span whole on its own", async () => {
+    const item = traceItem({ agent: "summaries", spans: 2 });
+    const big = { text: "x".repeat(9000), quote: '"\\' };
+    Object.assign(item.spans[0]!, { input: big, output: { small: 1 }, metadata: { ok: true } });
+    Object.assign(item.spans[1]!, { output: { list: Array.from({ length: 3000 }, (_, i) => i) } });
+    await ingestOk({ traces: [item] });
+    const d = await detail(item.trace.trace_id as string);
+    const [first, second] = d.spans;
+    expect(first).toMatchObject({ truncated: true, output: { small: 1 }, metadata: { ok: true } });
+    expect(first!.input).toMatchObject({ _truncated: true, size_bytes: expect.any(Number) });
+    const marker = first!.input as { size_bytes: number; preview: string };
+    expect(marker.size_bytes).toBeGreaterThan(9000);
+    expect(marker.preview).toHaveLength(1024);
+    expect(marker.preview.startsWith('{"text": "xxx')).toBe(true);
+    expect(second).toMatchObject({ truncated: true, input: {} });
+    expect(second!.output).toMatchObject({ _truncated: true });
+
+    const whole = await ctx.http().get(`/api/v1/dashboard/traces/${item.trace.trace_id}/spans/${item.spans[0]!.span_id.toUpperCase()}/`).set(bearer(readKey)).expect(200);
+    expect(AvSpanSchema.parse(whole.body)).toMatchObject({ span_id: item.spans[0]!.span_id, input: big, output: { small: 1 }, metadata: { ok: true } });
+    expect(whole.body).not.toHaveProperty("truncated");
+  });
+
+  it("answers an unknown or foreign span 404, a bad cursor or span_limit 400", async () => {
+    const item = traceItem({ agent: "span-404", spans: 1 });
+    await ingestOk({ traces: [item] });
+    const other = traceItem({ agent: "span-404", spans: 1 });
+    await ingestOk({ traces: [other] });
+    const stranger = await ctx.newAccount("span-stranger");
+    const spanUrl = (t: unknown, s: unknown) => `/api/v1/dashboard/traces/${t}/spans/${s}`;
+    avError(await ctx.http().get(spanUrl(item.trace.trace_id, randomUUID())).set(bearer(readKey)), 404);
+    // A span of another trace of the same account is not this trace's.
+    avError(await ctx.http().get(spanUrl(item.trace.trace_id, other.spans[0]!.span_id)).set(bearer(readKey)), 404);
+    avError(await ctx.http().get(spanUrl(item.trace.trace_id, item.spans[0]!.span_id)).set(bearer(stranger.token)), 404);
+    avError(await ctx.http().get(spanUrl(item.trace.trace_id, item.spans[0]!.span_id)).set(bearer(writeKey)), 403);
+    const url = `/api/v1/dashboard/traces/${item.trace.trace_id}`;
+    for (const query of [{ span_cursor: "nonsense" }, { span_cursor: Buffer.from("[1,2]").toString("base64url") }, { span_limit: 0 }, { span_limit: 5001 }, { span_limit: "x" }]) {
+      avError(await ctx.http().get(url).query(query).set(bearer(readKey)), 400);
+    }
+    AvTraceDetailSchema.parse((await ctx.http().get(url).query({ span_limit: 5000 }).set(bearer(readKey)).expect(200)).body);
+  });
+
   it("is 404 for another account's trace, for reading and for setting its outcome", async () => {
     const other = await ctx.newAccount("other-tenant");
     const res = await ctx.http().get(`/api/v1/dashboard/traces/${SEED_BATCH.traces[0]!.trace.trace_id}`).set(bearer(other.token));
@@ -419,8 +486,8 @@ describe("large payloads", () => {
     const text = Array.from({ length: 2000 }, (_, i) => `token ${i} ${"é→".repeat(i % 5)}`).join(" ");
     Object.assign(item.spans[0]!, { input: { prompt: text, list: Array.from({ length: 500 }, (_, i) => i) }, output: { answer: text.slice(0, 5000) } });
     expect((await ingestOk({ traces: [item] })).accepted).toBe(1);
-    const d = await detail(item.trace.trace_id as string);
-    expect(d.spans[0]).toMatchObject({ input: { prompt: text, list: Array.from({ length: 500 }, (_, i) => i) }, output: { answer: text.slice(0, 5000) } });
+    const span = await ctx.http().get(`/api/v1/dashboard/traces/${item.trace.trace_id}/spans/${item.spans[0]!.span_id}`).set(bearer(ctx.token)).expect(200);
+    expect(AvSpanSchema.parse(span.body)).toMatchObject({ input: { prompt: text, list: Array.from({ length: 500 }, (_, i) => i) }, output: { answer: text.slice(0, 5000) } });
 
     const [settings] = await ctx.db.prisma.$queryRaw<{ offered: boolean }[]>`
       SELECT 'lz4' = ANY (enumvals) AS offered FROM pg_settings WHERE name = 'default_toast_compression'`;
@@ -472,6 +539,15 @@ describe("GET /dashboard/traces", () => {
     return AvTraceListResponseSchema.parse(res.body);
   };
   const idsOf = (page: { results: { trace_id: string }[] }) => page.results.map((r) => r.trace_id);
+
+  it("summarises trace metadata over 8 KB in lists; the detail has it whole", async () => {
+    const metadata = { notes: "m".repeat(10_000) };
+    const item = traceItem({ agent: "big-metadata", extra: { metadata } });
+    await ingestOk({ traces: [item] });
+    const list = AvTraceListResponseSchema.parse((await ctx.http().get("/api/v1/dashboard/traces").query({ agent: "big-metadata" }).set(bearer(readKey)).expect(200)).body);
+    expect(list.results[0]!.metadata).toMatchObject({ _truncated: true, size_bytes: 10_013 });
+    expect((await detail(item.trace.trace_id as string)).metadata).toEqual(metadata);
+  });
 
   it("filters by agent, status, success, outcome, time, duration and text", async () => {
     const window = { start: "2025-02-01T00:00:00Z", end: "2025-02-28T00:00:00Z" };

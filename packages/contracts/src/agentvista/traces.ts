@@ -37,6 +37,31 @@ const TokenCountSchema = z.number().int().nonnegative().max(2_147_483_647);
 const DurationSchema = z.number().int().nonnegative().max(2_147_483_647);
 const JsonObjectSchema = z.record(z.string(), z.unknown());
 
+/** Reads are bounded in bytes: a JSON field larger than this is summarised where the contract says so. */
+export const AV_TRUNCATE_OVER_BYTES = 8192;
+/** Characters of a summarised field's JSON text kept in its preview. */
+export const AV_TRUNCATED_PREVIEW_CHARS = 1024;
+/** A trace detail page stops once its spans reach about this many bytes of JSON (the span that crosses it is the last). */
+export const AV_SPAN_PAGE_BUDGET_BYTES = 4 * 1024 * 1024;
+export const AV_SPAN_PAGE_MAX = 5000;
+export const AV_SPAN_PAGE_DEFAULT = 1000;
+/** Spans one run (trace) may hold; writes past it are refused. */
+export const MAX_SPANS_PER_RUN = 25_000;
+
+export const AvTruncatedJsonSchema = z
+  .object({
+    _truncated: z.literal(true),
+    size_bytes: z.number().int().openapi({ description: "Bytes of the field's JSON text as stored (PostgreSQL's jsonb text form)" }),
+    preview: z.string().openapi({ description: `The first ${AV_TRUNCATED_PREVIEW_CHARS} characters of that JSON text (not valid JSON by itself)` }),
+  })
+  .openapi("AvTruncatedJson", {
+    description: `Stands in for a JSON field whose text exceeds ${AV_TRUNCATE_OVER_BYTES} bytes. The full value: GET /api/v1/dashboard/traces/{trace_id}/spans/{span_id}.`,
+  });
+export type AvTruncatedJson = z.infer<typeof AvTruncatedJsonSchema>;
+
+/** A JSON object, or its truncation marker where a read summarises large fields. */
+const JsonObjectOrTruncatedSchema = z.union([AvTruncatedJsonSchema, JsonObjectSchema]);
+
 export const AvTraceInputSchema = z
   .object({
     trace_id: AvIdSchema,
@@ -136,7 +161,9 @@ export const AvTraceSchema = z
     error_message: z.string().nullable(),
     total_tokens: z.number().int().nullable(),
     total_cost_usd: MoneyOutSchema.nullable(),
-    metadata: JsonObjectSchema.nullable(),
+    metadata: JsonObjectOrTruncatedSchema.nullable().openapi({
+      description: `In lists, metadata whose JSON text exceeds ${AV_TRUNCATE_OVER_BYTES} bytes is an AvTruncatedJson; the trace detail has it whole.`,
+    }),
   })
   .openapi("AvTrace");
 export type AvTrace = z.infer<typeof AvTraceSchema>;
@@ -157,6 +184,7 @@ export const AvSpanSchema = z
     output_tokens: z.number().int().nullable(),
     total_tokens: z.number().int().nullable(),
     cost_usd: MoneyOutSchema.nullable(),
+    cost_computed: z.boolean().openapi({ description: "cost_usd was computed from the model price table (the client reported none)" }),
     input: JsonObjectSchema.nullable(),
     output: JsonObjectSchema.nullable(),
     metadata: JsonObjectSchema.nullable(),
@@ -165,9 +193,40 @@ export const AvSpanSchema = z
   .openapi("AvSpan");
 export type AvSpan = z.infer<typeof AvSpanSchema>;
 
-export const AvTraceDetailSchema = AvTraceSchema.extend({
-  spans: z.array(AvSpanSchema).openapi({ description: "Ordered by started_at ascending, then span_id" }),
+const truncatedField = `An AvTruncatedJson when its JSON text exceeds ${AV_TRUNCATE_OVER_BYTES} bytes`;
+
+// Whole objects rather than .extend() of the registered schemas, which the document would show as
+// an allOf intersection whose fields clients could not narrow.
+export const AvTraceDetailSpanSchema = z.object({
+  ...AvSpanSchema.shape,
+  input: JsonObjectOrTruncatedSchema.nullable().openapi({ description: truncatedField }),
+  output: JsonObjectOrTruncatedSchema.nullable().openapi({ description: truncatedField }),
+  metadata: JsonObjectOrTruncatedSchema.nullable().openapi({ description: truncatedField }),
+  truncated: z.boolean().openapi({ description: "True when input, output or metadata was replaced by an AvTruncatedJson" }),
+}).openapi("AvTraceDetailSpan", {
+  description: `A span as a trace detail page shows it: input, output and metadata over ${AV_TRUNCATE_OVER_BYTES} bytes of JSON are summarised.`,
+});
+export type AvTraceDetailSpan = z.infer<typeof AvTraceDetailSpanSchema>;
+
+export const AvTraceDetailSchema = z.object({
+  ...AvTraceSchema.shape,
+  metadata: JsonObjectSchema.nullable(),
+  span_count: z.number().int().nonnegative().openapi({ description: "All spans of the trace, whatever the page" }),
+  next_span_cursor: z.string().nullable().openapi({ description: "Pass as span_cursor for the next page of spans; null when this page has the last span" }),
+  spans: z.array(AvTraceDetailSpanSchema).openapi({
+    description:
+      `One page: ordered by started_at ascending, then span_id; at most span_limit spans, and fewer once the page's spans reach about ` +
+      `${AV_SPAN_PAGE_BUDGET_BYTES / (1024 * 1024)} MB of JSON (the span that crosses it is the last).`,
+  }),
 }).openapi("AvTraceDetail");
+
+export const AvTraceDetailQuerySchema = z.object({
+  span_limit: queryInt(1, AV_SPAN_PAGE_MAX).optional().openapi({ description: `Spans per page, 1..${AV_SPAN_PAGE_MAX} (default ${AV_SPAN_PAGE_DEFAULT})` }),
+  span_cursor: z.string().min(1).max(512).optional().openapi({ description: "next_span_cursor of the previous page (opaque); absent = first page" }),
+});
+export type AvTraceDetailQuery = z.infer<typeof AvTraceDetailQuerySchema>;
+
+export const AvSpanIdParamsSchema = z.object({ trace_id: z.string().min(1).max(128), span_id: z.string().min(1).max(128) });
 
 const QueryTimestampSchema = z.iso.datetime({ offset: true, local: true, message: "must be an ISO 8601 timestamp" });
 

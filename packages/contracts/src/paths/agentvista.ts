@@ -23,6 +23,9 @@ import {
   AvOutcomeUpdateSchema,
   AvTraceBatchRequestSchema,
   AvTraceBatchResponseSchema,
+  AvSpanIdParamsSchema,
+  AvSpanSchema,
+  AvTraceDetailQuerySchema,
   AvTraceDetailSchema,
   AvTraceIdParamsSchema,
   AvTraceListQuerySchema,
@@ -69,10 +72,22 @@ export function registerAgentvistaPaths(registry: OpenAPIRegistry): void {
     method: "get",
     path: "/api/v1/dashboard/traces/{trace_id}",
     operationId: "getTrace",
-    summary: "A trace with all its spans in waterfall order (read scope)",
+    summary: "A trace with a page of its spans in waterfall order (read scope)",
+    description:
+      "Spans come in pages (span_limit, span_cursor → next_span_cursor), bounded in count and in bytes; a span's input, output or metadata " +
+      "over 8 KB of JSON is replaced by an AvTruncatedJson (getTraceSpan has it whole). " +
+      slashes,
+    request: { params: AvTraceIdParamsSchema, query: AvTraceDetailQuerySchema },
+    responses: { 200: { description: "The trace and one page of its spans", ...json(AvTraceDetailSchema) } },
+  });
+  agentvistaPath(registry, {
+    method: "get",
+    path: "/api/v1/dashboard/traces/{trace_id}/spans/{span_id}",
+    operationId: "getTraceSpan",
+    summary: "One span of a trace, whole (read scope)",
     description: slashes,
-    request: { params: AvTraceIdParamsSchema },
-    responses: { 200: { description: "The trace", ...json(AvTraceDetailSchema) } },
+    request: { params: AvSpanIdParamsSchema },
+    responses: { 200: { description: "The span", ...json(AvSpanSchema) } },
   });
   agentvistaPath(registry, {
     method: "patch",

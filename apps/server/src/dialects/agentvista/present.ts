@@ -1,9 +1,17 @@
-import { AV_SPAN_TYPES, type AvAgentComparison, type AvAgentSummary, type AvApiKey, type AvSpan, type AvSpanType, type AvTrace } from "@spyglass/contracts";
+import {
+  AV_SPAN_TYPES,
+  type AvAgentComparison,
+  type AvAgentSummary,
+  type AvApiKey,
+  type AvSpan,
+  type AvSpanType,
+  type AvTrace,
+  type AvTraceDetailSpan,
+} from "@spyglass/contracts";
 import type { AgentComparison } from "../../domain/traces/analytics.js";
 import { isUsable } from "../../domain/tokens/service.js";
-import { spanTraceStatusOf, traceStatusOf } from "../../domain/runs/status.js";
-import type { AgentRunStats } from "../../repositories/trace-stats.js";
-import type { SpanRow, TraceRow } from "../../repositories/traces.js";
+import { spanTraceStatusOf, traceStatusOf } from "../../model/status.js";
+import type { AgentRunStats, SpanPageRow, SpanRow, TraceRow } from "../../model/rows.js";
 import { iso } from "../shared.js";
 
 // Rows of the one domain model, as the AgentVista wire format shows them.
@@ -49,11 +57,17 @@ export function presentSpan(row: SpanRow): AvSpan {
     output_tokens: row.outputTokens,
     total_tokens: row.totalTokens,
     cost_usd: row.costUsd,
+    cost_computed: row.costComputed,
     input: asObject(row.payload),
     output: asObject(row.resultPayload),
     metadata: asObject(row.metadata),
     error_message: row.errorMessage,
   };
+}
+
+/** A span of a trace detail page: its large fields were summarised by the read. */
+export function presentPageSpan(row: SpanPageRow): AvTraceDetailSpan {
+  return { ...presentSpan(row), truncated: row.truncated };
 }
 
 export function presentAgentSummary(s: AgentRunStats): AvAgentSummary {

@@ -8,6 +8,10 @@ import {
   AvTraceBatchEnvelopeSchema,
   AvTraceBatchItemSchema,
   AvTraceBatchResponseSchema,
+  AV_SPAN_PAGE_DEFAULT,
+  AvSpanIdParamsSchema,
+  AvSpanSchema,
+  AvTraceDetailQuerySchema,
   AvTraceDetailSchema,
   AvTraceIdParamsSchema,
   AvTraceListQuerySchema,
@@ -22,7 +26,7 @@ import { authOf } from "../../http/context.js";
 import { respond } from "../../http/respond.js";
 import { parseInput } from "../../http/validation.js";
 import type { Services } from "../../services.js";
-import { presentComparison, presentSpan, presentTrace } from "./present.js";
+import { presentComparison, presentPageSpan, presentSpan, presentTrace } from "./present.js";
 
 const DEFAULT_PAGE_SIZE = 20;
 
@@ -119,8 +123,23 @@ export function registerTraceRoutes(av: Router, services: Services): void {
   av.get("/dashboard/traces/:trace_id", async (req, res) => {
     const auth = authOf(req);
     requireScope(auth, "read");
-    const { trace, spans } = await services.traces.get(auth, traceIdOf(req));
-    respond(res, 200, AvTraceDetailSchema, { ...presentTrace(trace), spans: spans.map(presentSpan) });
+    const traceId = traceIdOf(req);
+    const q = parseInput(AvTraceDetailQuerySchema, req.query, "query");
+    const page = await services.traces.get(auth, traceId, { limit: q.span_limit ?? AV_SPAN_PAGE_DEFAULT, cursor: q.span_cursor });
+    respond(res, 200, AvTraceDetailSchema, {
+      ...presentTrace(page.trace),
+      span_count: page.spanCount,
+      next_span_cursor: page.nextCursor,
+      spans: page.spans.map(presentPageSpan),
+    });
+  });
+
+  av.get("/dashboard/traces/:trace_id/spans/:span_id", async (req, res) => {
+    const auth = authOf(req);
+    requireScope(auth, "read");
+    const params = parseInput(AvSpanIdParamsSchema, req.params);
+    const span = await services.traces.getSpan(auth, params.trace_id.toLowerCase(), params.span_id.toLowerCase());
+    respond(res, 200, AvSpanSchema, presentSpan(span));
   });
 
   av.patch("/dashboard/traces/:trace_id/outcome", async (req, res) => {

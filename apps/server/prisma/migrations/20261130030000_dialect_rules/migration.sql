@@ -15,7 +15,7 @@ ALTER TABLE "agent_instances" DROP COLUMN "totals_explicit";
 
 ALTER TABLE "spans" ADD COLUMN     "provisional_end" BOOLEAN NOT NULL DEFAULT false;
 
--- spyglass_ingest_traces, as in 20261126130000_ingest_generic_plans (and planned as
+-- spyglass_ingest_traces, as in 20261130010000_otlp_assembly_and_computed_cost (and planned as
 -- 20261126170000_ingest_plan_cache_auto set it), with these rules:
 -- * a parent_span_id naming a stored span of another trace rejects the trace, as a span id does
 --   (one statement checks both);
@@ -55,7 +55,7 @@ BEGIN
     SELECT * FROM jsonb_to_recordset(p_traces) AS x(
       idx int, trace_id text, agent_name text, status text, termination_reason text, started_at timestamptz,
       finished_at timestamptz, duration_ms bigint, success boolean, outcome text, error_message text, metadata jsonb,
-      total_tokens bigint, total_cost_usd numeric, spans jsonb)
+      total_tokens bigint, total_cost_usd numeric, assemble boolean, has_root boolean, join_other_agent boolean, spans jsonb)
   LOOP
     BEGIN
       SELECT ag.id INTO v_agent FROM agents ag WHERE ag.account_id = p_account AND ag.name = t.agent_name;
@@ -98,21 +98,31 @@ BEGIN
         error_message = CASE WHEN (cur.status NOT IN ('pending', 'active') AND (EXCLUDED.status IN ('pending', 'active') OR (cur.status = 'terminated' AND NOT cur.provisional_end))) THEN cur.error_message
                              ELSE COALESCE(EXCLUDED.error_message, cur.error_message) END,
         provisional_end = (cur.status NOT IN ('pending', 'active') AND cur.provisional_end AND EXCLUDED.status IN ('pending', 'active')),
-        started_at = EXCLUDED.started_at,
+        -- An assembled (OTLP) run starts with its earliest span, whichever export brought it.
+        started_at = CASE WHEN t.assemble THEN LEAST(cur.started_at, EXCLUDED.started_at) ELSE EXCLUDED.started_at END,
+        -- ...and belongs to the agent of its root span: spans of other services that arrived first
+        -- joined it under theirs until then.
+        agent_id = CASE WHEN t.assemble AND t.has_root THEN EXCLUDED.agent_id ELSE cur.agent_id END,
         -- Feedback is set once by ingest; afterwards only PATCH .../outcome changes it, so a resent
         -- batch cannot undo an operator's verdict.
         success = COALESCE(cur.success, EXCLUDED.success),
         outcome = COALESCE(cur.outcome, EXCLUDED.outcome),
-        metadata = COALESCE(EXCLUDED.metadata, cur.metadata),
+        metadata = CASE WHEN t.assemble AND NOT t.has_root THEN COALESCE(cur.metadata, EXCLUDED.metadata)
+                        ELSE COALESCE(EXCLUDED.metadata, cur.metadata) END,
         environment_id = COALESCE(cur.environment_id, EXCLUDED.environment_id),
         last_activity_at = now(),
         updated_at = now()
-      WHERE cur.agent_id = EXCLUDED.agent_id
-      RETURNING cur.status, cur.finished_at, cur.provisional_end INTO v_status, v_finished, v_provisional;
+      WHERE cur.agent_id = EXCLUDED.agent_id OR (t.assemble AND t.join_other_agent)
+      RETURNING cur.status, cur.agent_id, cur.finished_at, cur.provisional_end INTO v_status, v_agent, v_finished, v_provisional;
       IF NOT FOUND THEN
         rejected_idx := t.idx; reason := 'trace ' || t.trace_id || ' already exists for another agent';
         RETURN NEXT;
         CONTINUE;
+      END IF;
+
+      IF t.assemble AND t.has_root THEN
+        EXECUTE 'UPDATE spans SET agent_id = $3 WHERE account_id = $1 AND agent_instance_id = $2 AND agent_id <> $3'
+          USING p_account, t.trace_id, v_agent;
       END IF;
 
       -- The spans: inserted, or updated while open or closed by a provisional end (a span that
@@ -120,15 +130,15 @@ BEGIN
       INSERT INTO spans AS cur (
         account_id, id, agent_instance_id, agent_id, parent_span_id, schema_name, name, status, payload, result_payload,
         payload_validation, started_at, finished_at, duration_ms, model, input_tokens, output_tokens, total_tokens, cost_usd,
-        error_message, metadata, inserted_at, updated_at)
+        cost_computed, error_message, metadata, inserted_at, updated_at)
       SELECT p_account, y.id, t.trace_id, v_agent, y.parent_span_id, y.schema_name, y.name, y.status,
         COALESCE(y.payload, '{}'::jsonb), y.result_payload, '{"status":"unchecked","errors":[]}'::jsonb,
         y.started_at, y.finished_at, y.duration_ms, y.model, y.input_tokens, y.output_tokens,
-        y.total_tokens, y.cost_usd::numeric(20, 6), y.error_message, y.metadata, now(), now()
+        y.total_tokens, y.cost_usd::numeric(20, 6), COALESCE(y.cost_computed, false), y.error_message, y.metadata, now(), now()
       FROM jsonb_to_recordset(t.spans) AS y(
         id text, parent_span_id text, schema_name text, name text, status text, payload jsonb, result_payload jsonb,
         started_at timestamptz, finished_at timestamptz, duration_ms bigint, model text, input_tokens int, output_tokens int,
-        total_tokens int, cost_usd numeric, error_message text, metadata jsonb)
+        total_tokens int, cost_usd numeric, cost_computed boolean, error_message text, metadata jsonb)
       ON CONFLICT (account_id, id) DO UPDATE SET
         parent_span_id = COALESCE(EXCLUDED.parent_span_id, cur.parent_span_id),
         schema_name = EXCLUDED.schema_name,
@@ -144,6 +154,7 @@ BEGIN
         output_tokens = COALESCE(EXCLUDED.output_tokens, cur.output_tokens),
         total_tokens = COALESCE(EXCLUDED.total_tokens, cur.total_tokens),
         cost_usd = COALESCE(EXCLUDED.cost_usd, cur.cost_usd),
+        cost_computed = CASE WHEN EXCLUDED.cost_usd IS NULL THEN cur.cost_computed ELSE EXCLUDED.cost_computed END,
         error_message = COALESCE(EXCLUDED.error_message, cur.error_message),
         metadata = COALESCE(EXCLUDED.metadata, cur.metadata),
         provisional_end = false,
