@@ -58,6 +58,8 @@ export function paginationOf(page: Page, itemCount: number, returned: number): P
   const pageCount = Math.ceil(itemCount / pageSize);
   const pastEnd = returned === 0 && offset > 0 && offset >= itemCount;
   const previous = offset === 0 ? null : pastEnd ? Math.max(0, (pageCount - 1) * pageSize) : Math.max(0, offset - pageSize);
+  // From what was returned, not the page size: a page cut short by LIST_BYTE_BUDGET continues where it stopped.
+  const next = returned > 0 && offset + returned < itemCount ? offset + returned : null;
   return {
     item_count: itemCount,
     item_start: returned ? offset + 1 : 0,
@@ -66,7 +68,7 @@ export function paginationOf(page: Page, itemCount: number, returned: number): P
     page_offset: offset,
     page_size: pageSize,
     page_count: pageCount,
-    next_page_offset: offset + returned < itemCount ? offset + pageSize : null,
+    next_page_offset: next,
     previous_page_offset: previous,
   };
 }
