@@ -179,10 +179,12 @@ export class SpansService {
       const message = `the span type '${schemaName}' has an invalid ${broken}, so its payloads cannot be checked`;
       throw new AppError("invalid_value", `details.schema_name: ${message}`, { fields: [{ path: "details.schema_name", message }] });
     }
-    const issues = validateAgainst(target === "payload" ? type.params : type.result, value, target);
+    const validator = target === "payload" ? type.params : type.result;
+    const issues = validateAgainst(validator, value, target);
     const real = issues.filter((i) => i.target !== "schema");
     const prefix = target === "payload" ? "details.payload" : "details.result_payload";
-    const unjudged = issues.find((i) => i.target === "schema" && type.params && type.result);
+    // A schema that compiled but could not be applied within the work budget.
+    const unjudged = validator && issues.find((i) => i.target === "schema");
     if (this.strict && unjudged) {
       throw new AppError("invalid_value", `${prefix}: ${unjudged.message}`, { fields: [{ path: prefix, message: unjudged.message }] });
     }
