@@ -98,7 +98,7 @@ export class TraceIngestService {
 
     const traces: NormalizedTrace[] = [];
     for (const { index, item } of items) {
-      const result = normalizeTraceItem(index, item);
+      const result = normalizeTraceItem(index, item, now);
       if (result.ok) traces.push(result.trace);
       else reject(result, result.message);
     }
@@ -181,21 +181,25 @@ export class TraceIngestService {
 
   /**
    * A span id names one span of one trace: a trace reusing the id of a span of an earlier trace of
-   * this batch is rejected here (the database rejects ids of other traces' stored spans).
+   * this batch is rejected here, and so is one whose parent_span_id names a span of another trace
+   * of the batch (the database rejects ids and parents naming other traces' stored spans).
    */
   private claimSpanIds(traces: NormalizedTrace[], reject: (t: NormalizedTrace, message: string) => void): NormalizedTrace[] {
     const owners = new Map<string, string>();
-    const writable: NormalizedTrace[] = [];
-    for (const trace of traces) {
+    const claimed = traces.filter((trace) => {
       const taken = trace.spans.find((s) => (owners.get(s.id) ?? trace.traceId) !== trace.traceId);
       if (taken) {
         reject(trace, `span ${taken.id} belongs to another trace`);
-        continue;
+        return false;
       }
       for (const s of trace.spans) owners.set(s.id, trace.traceId);
-      writable.push(trace);
-    }
-    return writable;
+      return true;
+    });
+    return claimed.filter((trace) => {
+      const foreign = trace.spans.find((s) => s.parentSpanId !== null && (owners.get(s.parentSpanId) ?? trace.traceId) !== trace.traceId);
+      if (foreign) reject(trace, `span ${foreign.id}: parent_span_id ${foreign.parentSpanId} names a span of another trace`);
+      return !foreign;
+    });
   }
 
   /**
