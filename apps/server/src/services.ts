@@ -12,12 +12,8 @@ import { TokensService } from "./domain/tokens/service.js";
 import { AgentAnalyticsService } from "./domain/traces/analytics.js";
 import { TraceIngestService } from "./domain/traces/ingest.js";
 import { TracesService } from "./domain/traces/service.js";
-<<<<<<< HEAD
 import { RetentionService } from "./domain/retention/service.js";
-import { StaleRunSweeper } from "./domain/traces/sweeper.js";
-=======
 import { activityMarkEveryMs, StaleRunSweeper } from "./domain/traces/sweeper.js";
->>>>>>> main
 import { PeriodicTask } from "./domain/shared/periodic.js";
 import { EventQuota } from "./domain/usage/quota.js";
 import { tokenRateLimiter, type SlidingWindowRateLimiter } from "./http/rate-limit.js";
