@@ -8,6 +8,7 @@ import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapt
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config.js";
 import { applyMigrations, migrationsUpToDate } from "./migrations.js";
+import { DataDirInUseError, lockDataDir, type DataDirLock } from "./data-dir-lock.js";
 
 export type Prisma = PrismaClient;
 
@@ -156,10 +157,16 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
     const dataDir = inMemory ? config.SPYGLASS_DATA_DIR : path.resolve(config.SPYGLASS_DATA_DIR);
     where = inMemory ? "the in-memory embedded database" : `the embedded database in ${dataDir}`;
     let pglite: PGlite;
+    let lock: DataDirLock | null = null;
     try {
-      if (!inMemory) mkdirSync(dataDir, { recursive: true });
+      if (!inMemory) {
+        mkdirSync(dataDir, { recursive: true });
+        lock = await lockDataDir(dataDir);
+      }
       pglite = await PGlite.create(dataDir);
     } catch (error) {
+      await lock?.release();
+      if (error instanceof DataDirInUseError) throw new DatabaseStartupError(error.message);
       throw new DatabaseStartupError(`cannot open ${where}: ${describe(error)}`);
     }
     const adapterFactory = new PrismaPGlite(pglite);
@@ -176,6 +183,7 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
       close: async () => {
         await prisma.$disconnect();
         await pglite.close();
+        await lock?.release();
       },
     };
   }
