@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
 import { agentvistaRouter } from "./dialects/agentvista/router.js";
+import { otlpRouter } from "./dialects/otlp/router.js";
 import { prefactorRouter } from "./dialects/prefactor/router.js";
 import { docsRouter } from "./http/docs.js";
 import { prefactorErrorHandler, routeNotFound } from "./http/errors.js";
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(docsRouter());
 
+  app.use(otlpRouter(services, config));
   app.use("/api/v1", agentvistaRouter(services, config));
   app.use("/api/v1", prefactorRouter(services, config));
 

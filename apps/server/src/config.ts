@@ -37,6 +37,8 @@ export const ConfigSchema = z.object({
   HOST: z.string().min(1).default("0.0.0.0"),
   DATABASE_URL: postgresUrl.optional(),
   DB_POOL_SIZE: intFrom(1, 200).default(20),
+  DB_POOL_ACQUIRE_TIMEOUT_MS: intFrom(100, 600_000).default(5_000),
+  DB_STATEMENT_TIMEOUT_MS: intFrom(0, 3_600_000).default(30_000),
   SPYGLASS_DATA_DIR: z.string().min(1).default("./.spyglass"),
   SPYGLASS_ADMIN_TOKEN: z.string().min(16, "expected at least 16 characters").max(256).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -2,18 +2,8 @@ import type { Request } from "express";
 import { DEFAULT_PAGE_SIZE, ListQuerySchema, type Pagination, type Sorting } from "@spyglass/contracts";
 import type { z } from "zod";
 import { AppError } from "../domain/shared/app-error.js";
+import type { Page } from "../model/page.js";
 import { parseInput } from "./validation.js";
-
-/**
- * Lists that return large JSON whole stop early once a page reaches about this many bytes; the
- * pagination then points at the first item left out.
- */
-export const LIST_BYTE_BUDGET = 4 * 1024 * 1024;
-
-export interface Page {
-  offset: number;
-  pageSize: number;
-}
 
 export interface ListParams<F extends string> {
   page: Page;

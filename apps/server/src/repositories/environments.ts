@@ -1,5 +1,5 @@
 import type { Db } from "./types.js";
-import type { Page } from "../http/list.js";
+import type { Page } from "../model/page.js";
 
 export const environmentsRepository = {
   findById(db: Db, accountId: string, id: string) {

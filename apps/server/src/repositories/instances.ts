@@ -1,12 +1,7 @@
 import type { Prisma as P } from "../generated/prisma/client.js";
-import type { Page } from "../http/list.js";
+import type { Page } from "../model/page.js";
 import type { Db } from "./types.js";
-
-export interface SpanCountRow {
-  agent_instance_id: string;
-  status: string;
-  n: number;
-}
+import type { SpanCountRow } from "../model/rows.js";
 
 export interface InstanceFilters {
   agentId?: string;

@@ -1,6 +1,6 @@
 import { MAX_SPANS_PER_RUN } from "@spyglass/contracts";
 import { Prisma, type Prisma as P } from "../generated/prisma/client.js";
-import { LIST_BYTE_BUDGET, type Page } from "../http/list.js";
+import { LIST_BYTE_BUDGET, type Page } from "../model/page.js";
 import type { SqlDriver } from "../db/database.js";
 import { runSql, type Db } from "./types.js";
 
@@ -22,7 +22,7 @@ type RawSpan = {
   account_id: string; id: string; agent_instance_id: string; agent_id: string; parent_span_id: string | null; schema_name: string;
   name: string | null; status: string; payload: unknown; result_payload: unknown; summary: string | null; payload_validation: unknown;
   started_at: Date | null; finished_at: Date | null; duration_ms: bigint | number | string | null; model: string | null; input_tokens: number | null;
-  output_tokens: number | null; total_tokens: number | null; cost_usd: SpanRow["costUsd"] | string; error_message: string | null; metadata: unknown;
+  output_tokens: number | null; total_tokens: number | null; cost_usd: SpanRow["costUsd"] | string; cost_computed: boolean; error_message: string | null; metadata: unknown;
   inserted_at: Date; updated_at: Date;
 };
 
@@ -34,7 +34,7 @@ function fromRaw(r: RawSpan): SpanRow {
     startedAt: r.started_at, finishedAt: r.finished_at, durationMs: r.duration_ms === null ? null : BigInt(r.duration_ms), model: r.model,
     inputTokens: r.input_tokens, outputTokens: r.output_tokens, totalTokens: r.total_tokens,
     // The plain driver returns numeric as text; Prisma as a Decimal.
-    costUsd: typeof r.cost_usd === "string" ? new Prisma.Decimal(r.cost_usd) : r.cost_usd, errorMessage: r.error_message,
+    costUsd: typeof r.cost_usd === "string" ? new Prisma.Decimal(r.cost_usd) : r.cost_usd, costComputed: r.cost_computed, errorMessage: r.error_message,
     metadata: r.metadata as SpanRow["metadata"], insertedAt: r.inserted_at, updatedAt: r.updated_at,
   };
 }
@@ -150,7 +150,7 @@ export const spansRepository = {
       resultPayload: (s.resultPayload ?? null) as SpanRow["resultPayload"], summary: s.summary,
       payloadValidation: s.payloadValidation as SpanRow["payloadValidation"], startedAt: s.startedAt, finishedAt: s.finishedAt,
       durationMs: s.durationMs === null ? null : BigInt(s.durationMs), model: null, inputTokens: null, outputTokens: null,
-      totalTokens: null, costUsd: null, errorMessage: null, metadata: null, insertedAt: s.at, updatedAt: s.at,
+      totalTokens: null, costUsd: null, costComputed: false, errorMessage: null, metadata: null, insertedAt: s.at, updatedAt: s.at,
     };
     const rows = await runSql<{ id: string }>(sql, Prisma.sql`
       WITH run AS (

@@ -1,5 +1,6 @@
 import { Prisma } from "../generated/prisma/client.js";
 import type { Db } from "./types.js";
+import type { AgentRunStats } from "../model/rows.js";
 
 // Aggregates over runs, computed by the database (never by loading runs or spans). Each run's
 // effective totals live on its agent_instances row, so no query here reads spans. Fractions are
@@ -15,27 +16,6 @@ const RUN_TIME = Prisma.sql`COALESCE(i.started_at, i.inserted_at)`;
  * never started (started_at NULL) falls back to inserted_at.
  */
 const runSince = (since: Date) => Prisma.sql`(i.started_at >= ${since} OR (i.started_at IS NULL AND i.inserted_at >= ${since}))`;
-
-export interface AgentRunStats {
-  agentId: string;
-  name: string;
-  createdAt: Date;
-  totalRuns: number;
-  completedRuns: number;
-  failedRuns: number;
-  successfulRuns: number;
-  unsuccessfulRuns: number;
-  successRate: number | null;
-  errorRate: number;
-  totalCost: number;
-  avgCostPerRun: number | null;
-  avgDurationMs: number | null;
-  p50DurationMs: number | null;
-  p95DurationMs: number | null;
-  totalTokens: number;
-  avgTokensPerRun: number | null;
-  lastRunAt: Date | null;
-}
 
 export interface DayStats {
   date: string;

@@ -1,8 +1,9 @@
 import { AV_TRUNCATE_OVER_BYTES, AV_TRUNCATED_PREVIEW_CHARS } from "@spyglass/contracts";
 import { Prisma } from "../generated/prisma/client.js";
-import { TIMED_OUT_REASON, type InstanceStatus, type SpanStatus, type TraceStatus } from "../domain/runs/status.js";
+import { TIMED_OUT_REASON, type InstanceStatus, type SpanStatus, type TraceStatus } from "../model/status.js";
 import type { SqlDriver } from "../db/database.js";
 import { runSql, type Db } from "./types.js";
+import type { SpanPageRow, SpanPosition, SpanRow, TraceRow } from "../model/rows.js";
 
 // Runs (agent_instances) and spans as the trace dialect writes and reads them. A batch is written
 // by one call of the spyglass_ingest_traces function (see its migration): multi-row statements,
@@ -41,6 +42,8 @@ export interface SpanWrite {
   totalTokens: number | null;
   /** Decimal text, rounded to 6 places by the column. */
   costUsd: string | null;
+  /** costUsd was computed from the model price table, not reported. */
+  costComputed: boolean;
   /** JSON text of an object; null = not given. */
   payload: string | null;
   resultPayload: string | null;
@@ -57,6 +60,11 @@ export interface TraceBatchWrite {
   spans: SpanWrite[];
   /** What the client reported; null means "the sum over the llm spans". */
   reportedTotals: { tokens: number | null; costUsd: string | null };
+  /**
+   * OTLP: the run is assembled from spans arriving over several exports (its start is the
+   * earliest, its agent and status are its root span's); `hasRoot`: this write carries the root.
+   */
+  assembly?: { hasRoot: boolean; joinOtherAgent: boolean };
 }
 
 /**
@@ -86,6 +94,7 @@ function spanRowsJson(spans: SpanWrite[]): string {
         output_tokens: s.outputTokens,
         total_tokens: s.totalTokens,
         cost_usd: s.costUsd,
+        cost_computed: s.costComputed,
         error_message: s.errorMessage,
       },
       { payload: s.payload, result_payload: s.resultPayload, metadata: s.metadata },
@@ -112,61 +121,14 @@ function traceRowsJson(traces: TraceBatchWrite[]): string {
         error_message: i.errorMessage,
         total_tokens: t.reportedTotals.tokens,
         total_cost_usd: t.reportedTotals.costUsd,
+        assemble: t.assembly !== undefined,
+        has_root: t.assembly?.hasRoot ?? false,
+        join_other_agent: t.assembly?.joinOtherAgent ?? false,
       },
       { metadata: i.metadata, spans: spanRowsJson(t.spans) },
     );
   });
   return `[${rows.join(",")}]`;
-}
-
-export interface TraceRow {
-  id: string;
-  agentId: string;
-  agentName: string;
-  status: string;
-  terminationReason: string | null;
-  startedAt: Date;
-  finishedAt: Date | null;
-  durationMs: number | null;
-  success: boolean | null;
-  outcome: string | null;
-  errorMessage: string | null;
-  totalTokens: number | null;
-  /** Decimal text with 6 places. */
-  totalCostUsd: string | null;
-  metadata: Record<string, unknown> | null;
-}
-
-export interface SpanRow {
-  id: string;
-  traceId: string;
-  parentSpanId: string | null;
-  schemaName: string;
-  name: string | null;
-  status: string;
-  startedAt: Date;
-  finishedAt: Date | null;
-  durationMs: number | null;
-  model: string | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  totalTokens: number | null;
-  costUsd: string | null;
-  payload: Record<string, unknown>;
-  resultPayload: Record<string, unknown> | null;
-  metadata: Record<string, unknown> | null;
-  errorMessage: string | null;
-}
-
-/** A span as a page of a trace shows it: large JSON fields already summarised by the database. */
-export interface SpanPageRow extends SpanRow {
-  truncated: boolean;
-}
-
-/** Where a page of spans starts: after this sort key (started_at, else inserted_at) and id. */
-export interface SpanPosition {
-  startedAt: Date;
-  id: string;
 }
 
 export interface TraceFilters {
@@ -231,7 +193,7 @@ const SPAN_COLUMNS = Prisma.sql`
   s.id, s.agent_instance_id AS "traceId", s.parent_span_id AS "parentSpanId", s.schema_name AS "schemaName", s.name, s.status,
   COALESCE(s.started_at, s.inserted_at) AS "startedAt", s.finished_at AS "finishedAt", s.duration_ms::float8 AS "durationMs", s.model,
   s.input_tokens AS "inputTokens", s.output_tokens AS "outputTokens", s.total_tokens AS "totalTokens",
-  s.cost_usd::text AS "costUsd", s.error_message AS "errorMessage"`;
+  s.cost_usd::text AS "costUsd", s.cost_computed AS "costComputed", s.error_message AS "errorMessage"`;
 
 const TRACE_FROM = Prisma.sql`agent_instances i LEFT JOIN agents a ON a.account_id = i.account_id AND a.id = i.agent_id`;
 

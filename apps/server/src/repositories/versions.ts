@@ -1,4 +1,4 @@
-import type { Page } from "../http/list.js";
+import type { Page } from "../model/page.js";
 import { findOrInsert, type Db } from "./types.js";
 
 export const versionsRepository = {

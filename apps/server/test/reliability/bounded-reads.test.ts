@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentSpanListSchema, AV_SPAN_PAGE_BUDGET_BYTES, AvTraceDetailSchema } from "@spyglass/contracts";
-import { LIST_BYTE_BUDGET } from "../../src/http/list.js";
+import { LIST_BYTE_BUDGET } from "../../src/model/page.js";
 import { bearer, traceItem } from "../helpers/agentvista.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 

@@ -15,7 +15,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AvErrorSchema, buildOpenApiDocument, ErrorEnvelopeSchema } from "@spyglass/contracts";
+import { AvErrorSchema, buildOpenApiDocument, ErrorEnvelopeSchema, OtlpStatusSchema } from "@spyglass/contracts";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 import { dialectOf, listOperations, type Operation, type OpenApiLike } from "../helpers/openapi.js";
 import { rawRequest, type RawResponse } from "../helpers/raw-http.js";
@@ -131,6 +131,10 @@ function problemWith(c: Case, auth: Auth, res: RawResponse): string | null {
   const exact = exactFor(c, auth);
   if (exact !== undefined && res.status !== exact) return `expected ${exact}`;
   if (res.status < 400) return null;
+  // The dialect is the sent path's (a mangled path may leave the operation's prefix).
+  const dialect = dialectOf(c.path.split("?")[0]!);
+  // OTLP answers a protobuf request in protobuf (a google.rpc.Status, see test/reliability/otlp.test.ts).
+  if (dialect === "otlp" && /^application\/x-protobuf\b/.test(String(res.headers["content-type"] ?? ""))) return null;
   if (!/^application\/json\b/.test(String(res.headers["content-type"] ?? ""))) return `error without a JSON body (${String(res.headers["content-type"])})`;
   let body: unknown;
   try {
@@ -138,11 +142,9 @@ function problemWith(c: Case, auth: Auth, res: RawResponse): string | null {
   } catch {
     return "error body is not JSON";
   }
-  // The dialect is the sent path's (a mangled path may leave the operation's prefix).
-  const dialect = dialectOf(c.path.split("?")[0]!);
-  const schema = dialect === "agentvista" ? AvErrorSchema.strict() : ErrorEnvelopeSchema.strict();
+  const schema = dialect === "agentvista" ? AvErrorSchema.strict() : dialect === "otlp" ? OtlpStatusSchema.strict() : ErrorEnvelopeSchema.strict();
   const parsed = schema.safeParse(body);
-  if (!parsed.success) return `not the ${dialect === "agentvista" ? "AgentVista" : "Prefactor"} error envelope: ${parsed.error.issues[0]?.message}`;
+  if (!parsed.success) return `not the ${dialect} error envelope: ${parsed.error.issues[0]?.message}`;
   let text = res.text;
   for (const echo of [c.path, safeDecode(c.path)]) text = text.split(echo).join("");
   for (const [what, pattern] of LEAKS) if (pattern.test(text)) return `leaks a ${what}`;
@@ -259,7 +261,7 @@ describe("request heads over Node's 16 KB limit", () => {
 describe("the fuzzer's view of the contract", () => {
   it("finds every operation, and a dialect for each", () => {
     expect(operations.length).toBeGreaterThanOrEqual(4);
-    for (const op of operations) expect(["prefactor", "agentvista", "system"]).toContain(op.dialect);
+    for (const op of operations) expect(["prefactor", "agentvista", "otlp", "system"]).toContain(op.dialect);
     expect(operations.find((o) => o.path === "/api/v1/ping")?.dialect).toBe("prefactor");
   });
 });

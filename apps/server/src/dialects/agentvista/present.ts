@@ -10,9 +10,8 @@ import {
 } from "@spyglass/contracts";
 import type { AgentComparison } from "../../domain/traces/analytics.js";
 import { isUsable } from "../../domain/tokens/service.js";
-import { spanTraceStatusOf, traceStatusOf } from "../../domain/runs/status.js";
-import type { AgentRunStats } from "../../repositories/trace-stats.js";
-import type { SpanPageRow, SpanRow, TraceRow } from "../../repositories/traces.js";
+import { spanTraceStatusOf, traceStatusOf } from "../../model/status.js";
+import type { AgentRunStats, SpanPageRow, SpanRow, TraceRow } from "../../model/rows.js";
 import { iso } from "../shared.js";
 
 // Rows of the one domain model, as the AgentVista wire format shows them.
@@ -58,6 +57,7 @@ export function presentSpan(row: SpanRow): AvSpan {
     output_tokens: row.outputTokens,
     total_tokens: row.totalTokens,
     cost_usd: row.costUsd,
+    cost_computed: row.costComputed,
     input: asObject(row.payload),
     output: asObject(row.resultPayload),
     metadata: asObject(row.metadata),

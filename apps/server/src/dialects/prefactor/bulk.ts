@@ -1,9 +1,11 @@
-import type { Router } from "express";
+import type { Response, Router } from "express";
 import {
   AgentSpanCreateDetailsSchema,
   AgentSpanFinishSchema,
+  BulkOutputSchema,
   BulkRequestSchema,
   BulkResponseSchema,
+  type BulkOutput,
   FinishInstanceSchema,
   IdParamSchema,
   RegisterInstanceSchema,
@@ -15,12 +17,12 @@ import type { AuthContext } from "../../domain/accounts/service.js";
 import type { SpanIdempotency, SpanWrites, SpanWritten } from "../../domain/runs/spans.js";
 import { requestFingerprint, type Outcome } from "../../domain/idempotency/service.js";
 import { AppError } from "../../domain/shared/app-error.js";
-import type { Db } from "../../repositories/types.js";
+import type { Transaction } from "../../domain/shared/transaction.js";
 import type { Services } from "../../services.js";
 import { authOf } from "../../http/context.js";
 import { requireScope } from "../../domain/accounts/service.js";
+import { isTransientDatabaseError } from "../../db/transient.js";
 import { prefactorEnvelope, toAppError } from "../../http/errors.js";
-import { respond } from "../../http/respond.js";
 import { parseInput } from "../../http/validation.js";
 import { recordedSpan, runActions, writeSpanOnce } from "./runs.js";
 
@@ -28,7 +30,7 @@ type Item = z.output<typeof BulkRequestSchema>["items"][number];
 /** An item's action: a span write (one statement, like the single endpoints) or a transaction. */
 type Prepared =
   | { span: (writes: SpanWrites, auth: AuthContext, idem?: SpanIdempotency) => Promise<SpanWritten> }
-  | { tx: (auth: AuthContext, tx: Db) => Promise<Outcome> };
+  | { tx: (auth: AuthContext, tx: Transaction) => Promise<Outcome> };
 
 const isSpanWrite = (item: Item) => item._type === "agent_spans/create" || item._type === "agent_spans/finish";
 
@@ -71,7 +73,7 @@ function prepare(services: Services, actions: ReturnType<typeof runActions>, ite
   }
 }
 
-const fingerprintOf = (item: Item) => requestFingerprint("BULK", item._type, item);
+const fingerprintOf = (auth: AuthContext, item: Item) => requestFingerprint(auth, "BULK", item._type, item);
 
 /**
  * Consecutive span writes of a bulk request, stored in one transaction with one commit: the
@@ -86,14 +88,14 @@ async function writeSpansTogether(
   auth: AuthContext,
   items: Item[],
   first: number,
-): Promise<Record<string, unknown> | null> {
+): Promise<Map<string, unknown> | null> {
   if (!services.spans.canWriteTogether) return null;
   let writes: { key: string; fingerprint: string; act: Extract<Prepared, { span: unknown }>["span"] }[];
   try {
     writes = items.map((item, i) => {
       const action = prepare(services, actions, item, `items.${first + i}`);
       if (!("span" in action)) throw new Error("not a span write");
-      return { key: item.idempotency_key, fingerprint: fingerprintOf(item), act: action.span };
+      return { key: item.idempotency_key, fingerprint: fingerprintOf(auth, item), act: action.span };
     });
   } catch {
     return null;
@@ -101,17 +103,29 @@ async function writeSpansTogether(
   if (await services.idempotency.anyUsed(auth.accountId, writes.map((w) => w.key))) return null;
   try {
     return await services.spans.together(async (spans) => {
-      const outputs: Record<string, unknown> = {};
+      const outputs = new Map<string, unknown>();
       for (const { key, fingerprint, act } of writes) {
         const record = recordedSpan(services, key, fingerprint);
         await act(spans, auth, record.idem);
-        outputs[key] = JSON.parse(record.stored().text);
+        outputs.set(key, JSON.parse(record.stored().text));
       }
       return outputs;
     });
   } catch {
     return null;
   }
+}
+
+/**
+ * The response. Its keys are the client's idempotency keys, any string, "__proto__" included: a
+ * plain object would take that one as its prototype (and zod's record drops it), so the outputs
+ * are sent as a null-prototype object, each through its contract schema.
+ */
+function sendOutputs(res: Response, outputs: Map<string, unknown>): void {
+  const byKey: Record<string, BulkOutput> = Object.create(null);
+  for (const [key, output] of outputs) byKey[key] = BulkOutputSchema.parse(output);
+  const body: z.input<typeof BulkResponseSchema> = { status: "success", outputs: byKey };
+  res.status(200).json(body);
 }
 
 /**
@@ -137,7 +151,7 @@ export function registerBulkRoutes(router: Router, services: Services): void {
       }
       keys.add(item.idempotency_key);
     }
-    const outputs: Record<string, unknown> = {};
+    const outputs = new Map<string, unknown>();
     // Items before `oneByOne` that are span writes already had their chance to go together.
     let oneByOne = 0;
     for (let index = 0; index < items.length; index++) {
@@ -147,7 +161,7 @@ export function registerBulkRoutes(router: Router, services: Services): void {
         while (end < items.length && isSpanWrite(items[end]!)) end++;
         const together = end - index > 1 ? await writeSpansTogether(services, actions, auth, items.slice(index, end), index) : null;
         if (together) {
-          Object.assign(outputs, together);
+          for (const [key, output] of together) outputs.set(key, output);
           index = end - 1;
           continue;
         }
@@ -155,17 +169,22 @@ export function registerBulkRoutes(router: Router, services: Services): void {
       }
       try {
         const action = prepare(services, actions, item, `items.${index}`);
-        const fingerprint = fingerprintOf(item);
+        const fingerprint = fingerprintOf(auth, item);
         const out =
           "span" in action
             ? await writeSpanOnce(services, auth, item.idempotency_key, fingerprint, (a, idem) => action.span(services.spans, a, idem))
             : await services.idempotency.run(auth.accountId, item.idempotency_key, fingerprint, (tx) => action.tx(auth, tx));
-        outputs[item.idempotency_key] = JSON.parse(out.text);
+        outputs.set(item.idempotency_key, JSON.parse(out.text));
       } catch (error) {
-        outputs[item.idempotency_key] = prefactorEnvelope(toAppError(error, req));
+        // The whole request is refused (503 on a database outage, 429 over the monthly quota, both
+        // with Retry-After): the items before this one are recorded under their keys, so the retry
+        // replays them and carries on from here.
+        if (isTransientDatabaseError(error)) throw error;
+        if (error instanceof AppError && error.code === "rate_limited") throw error;
+        outputs.set(item.idempotency_key, prefactorEnvelope(toAppError(error, req)));
         break;
       }
     }
-    respond(res, 200, BulkResponseSchema, { status: "success", outputs: outputs as z.input<typeof BulkResponseSchema>["outputs"] });
+    sendOutputs(res, outputs);
   });
 }

@@ -9,8 +9,7 @@ import type {
   SpanTypeSchemaDetails,
 } from "@spyglass/contracts";
 import type { Prisma as P } from "../../generated/prisma/client.js";
-import type { InstanceCountRow } from "../../repositories/agents.js";
-import type { SpanCountRow } from "../../repositories/instances.js";
+import type { InstanceCountRow, SpanCountRow } from "../../model/rows.js";
 import { iso } from "../shared.js";
 
 type Row<M extends keyof P.TypeMap["model"]> = P.TypeMap["model"][M]["payload"]["scalars"];

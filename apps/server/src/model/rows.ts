@@ -1,0 +1,86 @@
+// Rows as the repositories return them and the dialects present them: shared here so that no
+// dialect imports a repository.
+
+export interface TraceRow {
+  id: string;
+  agentId: string;
+  agentName: string;
+  status: string;
+  terminationReason: string | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  success: boolean | null;
+  outcome: string | null;
+  errorMessage: string | null;
+  totalTokens: number | null;
+  /** Decimal text with 6 places. */
+  totalCostUsd: string | null;
+  metadata: Record<string, unknown> | null;
+}
+
+export interface SpanRow {
+  id: string;
+  traceId: string;
+  parentSpanId: string | null;
+  schemaName: string;
+  name: string | null;
+  status: string;
+  startedAt: Date;
+  finishedAt: Date | null;
+  durationMs: number | null;
+  model: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  totalTokens: number | null;
+  costUsd: string | null;
+  costComputed: boolean;
+  payload: Record<string, unknown>;
+  resultPayload: Record<string, unknown> | null;
+  metadata: Record<string, unknown> | null;
+  errorMessage: string | null;
+}
+
+/** A span as a page of a trace shows it: large JSON fields already summarised by the database. */
+export interface SpanPageRow extends SpanRow {
+  truncated: boolean;
+}
+
+/** Where a page of spans starts: after this sort key (started_at, else inserted_at) and id. */
+export interface SpanPosition {
+  startedAt: Date;
+  id: string;
+}
+
+export interface AgentRunStats {
+  agentId: string;
+  name: string;
+  createdAt: Date;
+  totalRuns: number;
+  completedRuns: number;
+  failedRuns: number;
+  successfulRuns: number;
+  unsuccessfulRuns: number;
+  successRate: number | null;
+  errorRate: number;
+  totalCost: number;
+  avgCostPerRun: number | null;
+  avgDurationMs: number | null;
+  p50DurationMs: number | null;
+  p95DurationMs: number | null;
+  totalTokens: number;
+  avgTokensPerRun: number | null;
+  lastRunAt: Date | null;
+}
+
+export interface InstanceCountRow {
+  agent_id: string;
+  status: string;
+  n: number;
+}
+
+export interface SpanCountRow {
+  agent_instance_id: string;
+  status: string;
+  n: number;
+}
