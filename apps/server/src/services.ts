@@ -7,11 +7,14 @@ import { SpanTypeCache } from "./domain/catalog/span-types.js";
 import { IdempotencyService } from "./domain/idempotency/service.js";
 import { InstancesService } from "./domain/runs/instances.js";
 import { SpansService } from "./domain/runs/spans.js";
+import { PriceService } from "./domain/prices/service.js";
 import { TokensService } from "./domain/tokens/service.js";
 import { AgentAnalyticsService } from "./domain/traces/analytics.js";
 import { TraceIngestService } from "./domain/traces/ingest.js";
 import { TracesService } from "./domain/traces/service.js";
 import { StaleRunSweeper } from "./domain/traces/sweeper.js";
+import { PeriodicTask } from "./domain/shared/periodic.js";
+import { EventQuota } from "./domain/usage/quota.js";
 import { tokenRateLimiter, type SlidingWindowRateLimiter } from "./http/rate-limit.js";
 
 /** The domain services both dialects call. Built once per app from the database and config. */
@@ -25,31 +28,54 @@ export interface Services {
   traceIngest: TraceIngestService;
   traces: TracesService;
   agentAnalytics: AgentAnalyticsService;
+  prices: PriceService;
+  /**
+   * The monthly event quota every ingest path reserves its spans with before writing them
+   * (`reserve(accountId, spans)`, then `settle(stored)`); 429 with Retry-After when over it.
+   */
+  quota: EventQuota;
   /** Runs in the background from creation; `sweepStaleRuns(now)` sweeps at once. */
   sweeper: StaleRunSweeper;
   /** Per-token request limiter shared by both dialects (null when RATE_LIMIT_PER_MINUTE=0). */
   rateLimiter: SlidingWindowRateLimiter | null;
-  /** Stops background work (sweepers); the database is closed by the caller. */
+  /** Failed authentications per client address (null when AUTH_FAILURES_PER_MINUTE=0). */
+  authFailures: SlidingWindowRateLimiter | null;
+  /** Stops background work (stale-run sweep, idempotency purge); the database is closed by the caller. */
   close?: () => Promise<void>;
 }
 
 export function createServices(db: Database, config: Config, logger?: Logger): Services {
   const catalog = new CatalogService(db.prisma);
   const instances = new InstancesService(db.prisma, catalog);
+  const quota = new EventQuota(db.prisma, config.EVENT_LIMIT_MONTHLY, logger);
   const sweeper = new StaleRunSweeper(db.prisma, config, logger);
   sweeper.start();
+  const prices = new PriceService(db.prisma);
+  const idempotency = new IdempotencyService(db.prisma, config.IDEMPOTENCY_TTL_HOURS);
+  // Expired keys are free again whether or not their record is still there (a claim takes an
+  // expired record over): the purge only keeps the table to about a TTL's worth of records.
+  const purge = new PeriodicTask("idempotency purge", config.SWEEP_INTERVAL_MS, async () => {
+    const deleted = await idempotency.purgeExpired();
+    if (deleted > 0) logger?.info({ deleted }, "purged expired idempotency records");
+  }, logger);
+  purge.start();
   return {
     accounts: new AccountsService(db.prisma, db.sql),
     catalog,
     instances,
-    spans: new SpansService(db.prisma, db.sql, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict", db.sqlTransaction),
-    idempotency: new IdempotencyService(db.prisma, config.IDEMPOTENCY_TTL_HOURS),
+    spans: new SpansService(db.prisma, db.sql, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict", quota, db.sqlTransaction),
+    idempotency,
     tokens: new TokensService(db.prisma),
-    traceIngest: new TraceIngestService(db.prisma, db.sql, catalog, config, logger),
+    traceIngest: new TraceIngestService(db.sql, catalog, quota, prices, config, logger),
+    quota,
     traces: new TracesService(db.prisma, db.sql),
     agentAnalytics: new AgentAnalyticsService(db.prisma),
+    prices,
     sweeper,
     rateLimiter: tokenRateLimiter(config.RATE_LIMIT_PER_MINUTE),
-    close: () => sweeper.stop(),
+    authFailures: tokenRateLimiter(config.AUTH_FAILURES_PER_MINUTE),
+    close: async () => {
+      await Promise.all([sweeper.stop(), purge.stop()]);
+    },
   };
 }

@@ -31,7 +31,16 @@ export const idempotencyRepository = {
   deleteIfExpired(db: Db, accountId: string, key: string) {
     return db.$executeRaw`DELETE FROM idempotency_records WHERE account_id = ${accountId} AND key = ${key} AND expires_at <= now()`;
   },
-  deleteExpired(db: Db, now: Date) {
-    return db.idempotencyRecord.deleteMany({ where: { expiresAt: { lt: now } } });
+  /**
+   * Deletes up to `limit` records that expired before `now`, oldest first, across all accounts;
+   * how many it deleted. Small batches keep each statement short; records another transaction is
+   * claiming right now are skipped (SKIP LOCKED), so replicas purging together neither wait on
+   * each other nor on a request.
+   */
+  async deleteExpired(db: Db, now: Date, limit: number): Promise<number> {
+    return db.$executeRaw`
+      DELETE FROM idempotency_records WHERE (account_id, key) IN (
+        SELECT account_id, key FROM idempotency_records WHERE expires_at < ${now}
+        ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)`;
   },
 };

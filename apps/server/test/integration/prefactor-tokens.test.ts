@@ -15,25 +15,32 @@ afterAll(async () => {
 
 const errorOf = (body: unknown) => ErrorEnvelopeSchema.parse(body);
 
+/** A token creation's response (not a replay): the secret is there. */
+function created(body: unknown) {
+  const parsed = ApiTokenCreatedSchema.parse(body);
+  if (typeof parsed.token !== "string") throw new Error("the creation carries no secret");
+  return { ...parsed, token: parsed.token };
+}
+
 describe("API tokens", () => {
   it("shows the secret once, stores only its hash, and lists the token without it", async () => {
-    const created = ApiTokenCreatedSchema.parse((await a.post("/api_token", { details: { token_scope: "account", name: "ci" } }).expect(200)).body);
-    expect(created.token).toMatch(/^sg_[0-9a-f]{64}$/);
-    expect(created.details).toMatchObject({ type: "api_token", status: "active", token_scope: "account", name: "ci", prefix: created.token.slice(0, 11) });
-    const row = await ctx.db.prisma.apiToken.findUniqueOrThrow({ where: { id: created.details.id } });
-    expect(JSON.stringify(row)).not.toContain(created.token.slice(3));
+    const first = created((await a.post("/api_token", { details: { token_scope: "account", name: "ci" } }).expect(200)).body);
+    expect(first.token).toMatch(/^sg_[0-9a-f]{64}$/);
+    expect(first.details).toMatchObject({ type: "api_token", status: "active", token_scope: "account", name: "ci", prefix: first.token.slice(0, 11) });
+    const row = await ctx.db.prisma.apiToken.findUniqueOrThrow({ where: { id: first.details.id } });
+    expect(JSON.stringify(row)).not.toContain(first.token.slice(3));
 
-    const fetched = await a.get(`/api_token/${created.details.id}`).expect(200);
-    expect(fetched.text).not.toContain(created.token);
+    const fetched = await a.get(`/api_token/${first.details.id}`).expect(200);
+    expect(fetched.text).not.toContain(first.token);
     const list = ApiTokenListSchema.parse((await a.get("/api_token").expect(200)).body);
-    expect(list.summaries.map((t) => t.id)).toContain(created.details.id);
-    expect(JSON.stringify(list)).not.toContain(created.token);
+    expect(list.summaries.map((t) => t.id)).toContain(first.details.id);
+    expect(JSON.stringify(list)).not.toContain(first.token);
 
-    await api(ctx, created.token).get("/ping").expect(200);
+    await api(ctx, first.token).get("/ping").expect(200);
   });
 
   it("suspends, activates and revokes; each takes effect on the next request", async () => {
-    const { token, details } = ApiTokenCreatedSchema.parse((await a.post("/api_token", { details: { token_scope: "account" } }).expect(200)).body);
+    const { token, details } = created((await a.post("/api_token", { details: { token_scope: "account" } }).expect(200)).body);
     const as = api(ctx, token);
     await as.get("/ping").expect(200);
 
@@ -54,7 +61,7 @@ describe("API tokens", () => {
 
   it("stops an expired token on its next request", async () => {
     const soon = new Date(Date.now() + 1500).toISOString();
-    const { token } = ApiTokenCreatedSchema.parse((await a.post("/api_token", { details: { token_scope: "account", expires_at: soon } }).expect(200)).body);
+    const { token } = created((await a.post("/api_token", { details: { token_scope: "account", expires_at: soon } }).expect(200)).body);
     await api(ctx, token).get("/ping").expect(200);
     await new Promise((r) => setTimeout(r, 1600));
     expect(errorOf((await api(ctx, token).get("/ping").expect(401)).body).code).toBe("bad_authtoken");
@@ -66,14 +73,15 @@ describe("API tokens", () => {
     const mine = await registerInstance(ctx, { agent_version: { name: "deployed-agent", external_identifier: "1" } });
     const other = await startedInstance(ctx, { agent_version: { name: "someone-else", external_identifier: "1" } });
     expect(errorOf((await a.post("/api_token", { details: { token_scope: "agent_deployment" } }).expect(400)).body).code).toBe("required_value");
-    const { token, details } = ApiTokenCreatedSchema.parse(
+    const { token, details } = created(
       (await a.post("/api_token", { details: { token_scope: "agent_deployment", agent_id: mine.agent_id } }).expect(200)).body,
     );
     expect(details).toMatchObject({ token_scope: "agent_deployment", agent_id: mine.agent_id, scopes: ["read", "write"] });
     const dep = api(ctx, token);
     await dep.post(`/agent_instance/${mine.id}/start`, {}).expect(200);
     await dep.post("/agent_instance/register", { agent_id: mine.agent_id, agent_version: { external_identifier: "2" }, agent_schema_version: { external_identifier: "s" } }).expect(200);
-    expect(errorOf((await dep.post(`/agent_instance/${other.id}/finish`, {}).expect(403)).body).code).toBe("not_permitted");
+    // Another agent's run is "not found" to it, as another account's would be (a 403 would say it exists).
+    expect(errorOf((await dep.post(`/agent_instance/${other.id}/finish`, {}).expect(404)).body).code).toBe("not_found");
     expect(errorOf((await dep.post("/api_token", { details: { token_scope: "account" } }).expect(403)).body).code).toBe("not_permitted");
     expect(errorOf((await dep.post("/environment", { details: { name: "x" } }).expect(403)).body).code).toBe("not_permitted");
   });
@@ -91,12 +99,12 @@ describe("API tokens", () => {
 
   it("never shows another account's tokens", async () => {
     const other = await ctx.newAccount();
-    const mine = ApiTokenCreatedSchema.parse((await a.post("/api_token", { details: { token_scope: "account" } }).expect(200)).body).details;
+    const mine = created((await a.post("/api_token", { details: { token_scope: "account" } }).expect(200)).body).details;
     const b = api(ctx, other.token);
     await b.get(`/api_token/${mine.id}`).expect(404);
     await b.post(`/api_token/${mine.id}/revoke`, {}).expect(404);
     const list = ApiTokenListSchema.parse((await b.get("/api_token").expect(200)).body);
     expect(list.summaries.every((t) => t.account_id === other.accountId)).toBe(true);
-    await api(ctx, ApiTokenCreatedSchema.parse((await a.post("/api_token", { details: { token_scope: "account" } }).expect(200)).body).token).get("/ping").expect(200);
+    await api(ctx, created((await a.post("/api_token", { details: { token_scope: "account" } }).expect(200)).body).token).get("/ping").expect(200);
   });
 });

@@ -41,6 +41,15 @@ export const ApiTokenCreateSchema = z
 
 export const ApiTokenResponseSchema = detailsEnvelope(ApiTokenSchema, "ApiTokenResponse");
 export const ApiTokenCreatedSchema = z
-  .object({ status: z.literal("success"), details: ApiTokenSchema, token: z.string().openapi({ description: "The secret; shown once" }) })
+  .object({
+    status: z.literal("success"),
+    details: ApiTokenSchema,
+    token: z.string().nullable().openapi({
+      description:
+        "The secret; shown once. null when this response replays the creation for a retry under the same idempotency_key: " +
+        "the secret is never stored, so it cannot be shown again (see `notice`).",
+    }),
+    notice: z.string().optional().openapi({ description: "Present when `token` is null: why, and what to do (revoke this token, create another)" }),
+  })
   .openapi("ApiTokenCreated");
 export const ApiTokenListSchema = listEnvelope(ApiTokenSchema, "ApiTokenList");

@@ -59,20 +59,20 @@ export function registerCatalogRoutes(router: Router, services: Services): void 
   });
   router.post("/environment", async (req, res) => {
     const body = parseInput(EnvironmentWriteSchema, req.body);
-    await sendWrite(services, req, res, body.idempotency_key, async (auth, tx) =>
+    await sendWrite(services, req, res, body.idempotency_key, "admin", async (auth, tx) =>
       ok(EnvironmentResponseSchema, { status: "success", details: toEnvironment(await catalog.createEnvironment(auth, body.details.name, tx)) }),
     );
   });
   router.put("/environment/:id", async (req, res) => {
     const body = parseInput(EnvironmentWriteSchema, req.body);
-    await sendWrite(services, req, res, body.idempotency_key, async (auth, tx) =>
+    await sendWrite(services, req, res, body.idempotency_key, "admin", async (auth, tx) =>
       ok(EnvironmentResponseSchema, { status: "success", details: toEnvironment(await catalog.renameEnvironment(auth, idOf(req.params), body.details.name, tx)) }),
     );
   });
   router.delete("/environment/:id", async (req, res) => {
     const body = parseInput(ActionBodySchema, req.body ?? {});
     const id = idOf(req.params);
-    await sendWrite(services, req, res, body.idempotency_key, async (auth, tx) => {
+    await sendWrite(services, req, res, body.idempotency_key, "admin", async (auth, tx) => {
       await catalog.deleteEnvironment(auth, id, tx);
       return ok(DeletedResponseSchema, { status: "success", details: { id, deleted: true } });
     });
@@ -97,14 +97,14 @@ export function registerCatalogRoutes(router: Router, services: Services): void 
   });
   router.post("/agent", async (req, res) => {
     const body = parseInput(AgentCreateSchema, req.body);
-    await sendWrite(services, req, res, body.idempotency_key, async (auth, tx) => {
+    await sendWrite(services, req, res, body.idempotency_key, "admin", async (auth, tx) => {
       const agent = await catalog.createAgent(auth, body.details, tx);
       return ok(AgentResponseSchema, await agentBody(auth, agent.id, tx));
     });
   });
   router.put("/agent/:id", async (req, res) => {
     const body = parseInput(AgentUpdateSchema, req.body);
-    await sendWrite(services, req, res, body.idempotency_key, async (auth, tx) => {
+    await sendWrite(services, req, res, body.idempotency_key, "admin", async (auth, tx) => {
       const agent = await catalog.updateAgent(auth, idOf(req.params), body.details, tx);
       return ok(AgentResponseSchema, await agentBody(auth, agent.id, tx));
     });
@@ -112,7 +112,7 @@ export function registerCatalogRoutes(router: Router, services: Services): void 
   for (const [action, retired] of [["retire", true], ["reinstate", false]] as const) {
     router.post(`/agent/:id/${action}`, async (req, res) => {
       const body = parseInput(ActionBodySchema, req.body ?? {});
-      await sendWrite(services, req, res, body.idempotency_key, async (auth, tx) => {
+      await sendWrite(services, req, res, body.idempotency_key, "admin", async (auth, tx) => {
         const agent = await catalog.setRetired(auth, idOf(req.params), retired, tx);
         return ok(AgentResponseSchema, await agentBody(auth, agent.id, tx));
       });
@@ -121,7 +121,7 @@ export function registerCatalogRoutes(router: Router, services: Services): void 
   router.delete("/agent/:id", async (req, res) => {
     const body = parseInput(ActionBodySchema, req.body ?? {});
     const id = idOf(req.params);
-    await sendWrite(services, req, res, body.idempotency_key, async (auth, tx) => {
+    await sendWrite(services, req, res, body.idempotency_key, "admin", async (auth, tx) => {
       await catalog.deleteAgent(auth, id, tx);
       return ok(DeletedResponseSchema, { status: "success", details: { id, deleted: true } });
     });
@@ -148,7 +148,7 @@ export function registerCatalogRoutes(router: Router, services: Services): void 
   });
   router.post("/agent_version", async (req, res) => {
     const body = parseInput(AgentVersionCreateSchema, req.body);
-    await sendWrite(services, req, res, body.idempotency_key, async (auth, tx) => {
+    await sendWrite(services, req, res, body.idempotency_key, "write", async (auth, tx) => {
       const agent = await catalog.getAgent(auth, body.details.agent_id, tx);
       const version = await catalog.findOrCreateVersion(
         auth,
@@ -186,7 +186,7 @@ export function registerCatalogRoutes(router: Router, services: Services): void 
   });
   router.post("/agent_schema_version", async (req, res) => {
     const body = parseInput(AgentSchemaVersionCreateSchema, req.body);
-    await sendWrite(services, req, res, body.idempotency_key, async (auth, tx) => {
+    await sendWrite(services, req, res, body.idempotency_key, "write", async (auth, tx) => {
       const { agent_id, ...content } = body.details;
       const agent = await catalog.getAgent(auth, agent_id, tx);
       const version = await catalog.findOrCreateSchemaVersion(auth, agent.id, content, tx);

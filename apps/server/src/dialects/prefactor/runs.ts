@@ -85,8 +85,14 @@ export async function writeSpanOnce(
     const outcome = presentSpan(span, title);
     return { status: outcome.status, text: JSON.stringify(outcome.body), replayed: false };
   }
-  // A recalled token is checked before a stored response can be handed back (in parallel: no wait).
-  const [prior] = await Promise.all([services.idempotency.replay(auth.accountId, key, fingerprint), auth.check?.()]);
+  // Authorization comes before the key's record: the scope here, and a recalled token's state
+  // (read in parallel with the record, but decided first: an unusable token gets its 401 whatever
+  // the record would have said, a replay or a 409).
+  requireScope(auth, "write");
+  const lookup = services.idempotency.replay(auth.accountId, key, fingerprint);
+  lookup.catch(() => {});
+  await auth.check?.();
+  const prior = await lookup;
   if (prior) return { ...prior, replayed: true };
   const record = recordedSpan(services, key, fingerprint);
   try {
@@ -140,8 +146,9 @@ export function registerSpanWriteRoutes(router: Router, services: Services, ingr
     act: (auth: AuthContext, idem?: SpanIdempotency) => Promise<{ span: Span; title: string }>,
   ): Promise<void> {
     // Hashing the body is only needed to recognise a retry under a key.
-    const fingerprint = key === undefined ? "" : requestFingerprint(req.method, req.baseUrl + req.path, req.body);
-    const out = await writeSpanOnce(services, authOf(req), key, fingerprint, act);
+    const auth = authOf(req);
+    const fingerprint = key === undefined ? "" : requestFingerprint(auth, req.method, req.baseUrl + req.path, req.body);
+    const out = await writeSpanOnce(services, auth, key, fingerprint, act);
     if (out.replayed) res.setHeader("Idempotent-Replayed", "true");
     res.status(out.status).type("application/json").send(out.text);
   }
@@ -174,8 +181,7 @@ export function registerRunRoutes(router: Router, services: Services): void {
 
   router.post("/pfid/generate", async (req, res) => {
     const body = parseInput(PfidGenerateSchema, req.body ?? {});
-    await sendWrite(services, req, res, body.idempotency_key, async (auth) => {
-      requireScope(auth, "write");
+    await sendWrite(services, req, res, body.idempotency_key, "write", async (auth) => {
       const pfids = Array.from({ length: body.count ?? 1 }, () => generatePfid(auth.partition));
       return ok(PfidGenerateResponseSchema, { status: "success", details: { pfids } });
     });
@@ -183,19 +189,19 @@ export function registerRunRoutes(router: Router, services: Services): void {
 
   router.post("/agent_instance/register", async (req, res) => {
     const body = parseInput(RegisterInstanceSchema, req.body);
-    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.register(auth, body, tx));
+    await sendWrite(services, req, res, body.idempotency_key, "write", (auth, tx) => actions.register(auth, body, tx));
   });
   router.post("/agent_instance/:id/start", async (req, res) => {
     const body = parseInput(StartInstanceSchema, req.body ?? {});
-    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.start(auth, idOf(req.params), body, tx), { singleWrite: true });
+    await sendWrite(services, req, res, body.idempotency_key, "write", (auth, tx) => actions.start(auth, idOf(req.params), body, tx), { singleWrite: true });
   });
   router.post("/agent_instance/:id/finish", async (req, res) => {
     const body = parseInput(FinishInstanceSchema, req.body ?? {});
-    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.finish(auth, idOf(req.params), body, tx), { singleWrite: true });
+    await sendWrite(services, req, res, body.idempotency_key, "write", (auth, tx) => actions.finish(auth, idOf(req.params), body, tx), { singleWrite: true });
   });
   router.post("/agent_instance/:id/terminate", async (req, res) => {
     const body = parseInput(TerminateInstanceSchema, req.body);
-    await sendWrite(services, req, res, body.idempotency_key, (auth, tx) => actions.terminate(auth, idOf(req.params), body, tx));
+    await sendWrite(services, req, res, body.idempotency_key, "write", (auth, tx) => actions.terminate(auth, idOf(req.params), body, tx));
   });
   router.get("/agent_instance", async (req, res) => {
     const auth = authOf(req);

@@ -19,7 +19,7 @@ import { paginationOf, parseList } from "../../http/list.js";
 import { respond } from "../../http/respond.js";
 import { parseInput } from "../../http/validation.js";
 import { iso } from "../shared.js";
-import { ok, sendWrite } from "./write.js";
+import { ok, okReplayedAs, sendWrite } from "./write.js";
 
 type TokenRow = Awaited<ReturnType<Services["tokens"]["get"]>>;
 
@@ -41,6 +41,10 @@ function toToken(t: TokenRow): ApiToken {
     updated_at: iso(t.updatedAt),
   };
 }
+
+const SECRET_NOT_REPLAYED =
+  "this replays the token's creation (same idempotency_key): its secret was shown once and is not stored, so it cannot be shown again; " +
+  "if the first response was lost, revoke this token and create another";
 
 /** Which status each action may start from. */
 const TRANSITIONS = {
@@ -70,8 +74,7 @@ export function registerTokenRoutes(router: Router, services: Services): void {
 
   router.post("/api_token", async (req, res) => {
     const { details, idempotency_key } = parseInput(ApiTokenCreateSchema, req.body);
-    await sendWrite(services, req, res, idempotency_key, async (auth, tx: Transaction) => {
-      admin(auth);
+    await sendWrite(services, req, res, idempotency_key, "admin", async (auth, tx: Transaction) => {
       const deployment = details.token_scope === "agent_deployment";
       if (deployment && !details.agent_id) {
         throw new AppError("required_value", "details.agent_id: is required for an agent_deployment token", {
@@ -99,15 +102,17 @@ export function registerTokenRoutes(router: Router, services: Services): void {
         },
         tx,
       );
-      return ok(ApiTokenCreatedSchema, { status: "success", details: toToken(token), token: secret });
+      const created = { status: "success" as const, details: toToken(token) };
+      // Only the secret's hash is stored: the idempotency record keeps the response without it.
+      return okReplayedAs(ApiTokenCreatedSchema, { ...created, token: secret }, { ...created, token: null, notice: SECRET_NOT_REPLAYED });
     });
   });
 
   for (const [action, rule] of Object.entries(TRANSITIONS)) {
     router.post(`/api_token/:id/${action}`, async (req, res) => {
       const body = parseInput(ActionBodySchema, req.body ?? {});
-      await sendWrite(services, req, res, body.idempotency_key, async (auth, tx: Transaction) => {
-        const token = await services.tokens.get(admin(auth), idOf(req.params), tx);
+      await sendWrite(services, req, res, body.idempotency_key, "admin", async (auth, tx: Transaction) => {
+        const token = await services.tokens.get(auth, idOf(req.params), tx);
         if (!(rule.from as readonly string[]).includes(token.status)) throw invalidAction(`cannot ${action} a token that is ${token.status}`);
         return ok(ApiTokenResponseSchema, { status: "success", details: toToken(await services.tokens.setStatus(auth, token.id, rule.to, tx)) });
       });
@@ -117,8 +122,8 @@ export function registerTokenRoutes(router: Router, services: Services): void {
   router.delete("/api_token/:id", async (req, res) => {
     const body = parseInput(ActionBodySchema, req.body ?? {});
     const id = idOf(req.params);
-    await sendWrite(services, req, res, body.idempotency_key, async (auth, tx: Transaction) => {
-      const token = await services.tokens.get(admin(auth), id, tx);
+    await sendWrite(services, req, res, body.idempotency_key, "admin", async (auth, tx: Transaction) => {
+      const token = await services.tokens.get(auth, id, tx);
       if (token.status !== "revoked") throw invalidAction("only a revoked token can be deleted; revoke it first");
       await services.tokens.delete(auth, id, tx);
       return ok(DeletedResponseSchema, { status: "success", details: { id, deleted: true } });

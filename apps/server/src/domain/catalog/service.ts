@@ -11,9 +11,28 @@ import { normalizeSpanTypes, type SchemaVersionContent } from "./span-types.js";
 
 type Order = Record<string, "asc" | "desc">;
 
-/** A deployment token may only act for its own agent. */
-export function assertAgentAllowed(auth: AuthContext, agentId: string): void {
-  if (auth.agentId && auth.agentId !== agentId) throw new AppError("not_permitted", "this token is limited to another agent");
+/**
+ * An agent_deployment token sees and acts on its own agent only: anything of another agent is
+ * "not found" to it, as another account's is (a 403 would tell it the id exists).
+ */
+export function assertAgentAllowed(auth: AuthContext, agentId: string, what = "agent"): void {
+  if (!canSeeAgent(auth, agentId)) throw notFound(what);
+}
+
+export function canSeeAgent(auth: AuthContext, agentId: string): boolean {
+  return !auth.agentId || auth.agentId === agentId;
+}
+
+/** An agent id no agent has (not a PFID): the filter of a list that must come out empty. */
+const NO_AGENT = "(no agent)";
+
+/**
+ * The agent filter a list runs with: what was asked, narrowed to a deployment token's own agent
+ * (a list of another agent's things is empty to it).
+ */
+export function agentFilter(auth: AuthContext, requested: string | undefined): string | undefined {
+  if (!auth.agentId) return requested;
+  return requested === undefined || requested === auth.agentId ? auth.agentId : NO_AGENT;
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -70,12 +89,12 @@ export class CatalogService {
 
   async getAgent(auth: AuthContext, id: string, db: Db = this.prisma) {
     const agent = await agentsRepository.findById(db, auth.accountId, id);
-    if (!agent) throw notFound("agent");
+    if (!agent || !canSeeAgent(auth, agent.id)) throw notFound("agent");
     return agent;
   }
 
   listAgents(auth: AuthContext, page: Page, orderBy: Order) {
-    return agentsRepository.list(this.prisma, auth.accountId, page, orderBy);
+    return agentsRepository.list(this.prisma, auth.accountId, page, orderBy, auth.agentId ?? undefined);
   }
 
   instanceCounts(auth: AuthContext, agentIds: string[], db: Db = this.prisma) {
@@ -92,7 +111,7 @@ export class CatalogService {
     if (input.external_identifier && (await agentsRepository.findByExternalIdentifier(db, auth.accountId, input.external_identifier))) {
       throw invalidAction(`an agent with external_identifier '${input.external_identifier}' already exists`);
     }
-    if (input.id && (await db.agent.count({ where: { id: input.id } }))) throw invalidAction("an agent with this id already exists");
+    if (input.id && (await agentsRepository.findById(db, auth.accountId, input.id))) throw invalidAction("an agent with this id already exists");
     try {
       return await agentsRepository.create(db, {
         id: input.id ?? generatePfid(auth.partition),
@@ -113,7 +132,7 @@ export class CatalogService {
     if (input.name && input.name !== agent.name && (await agentsRepository.findByName(db, auth.accountId, input.name))) {
       throw invalidAction(`an agent named '${input.name}' already exists`);
     }
-    return agentsRepository.update(db, id, {
+    return agentsRepository.update(db, auth.accountId, id, {
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...(input.description !== undefined ? { description: input.description } : {}),
     });
@@ -123,7 +142,7 @@ export class CatalogService {
     requireScope(auth, "admin");
     const agent = await this.getAgent(auth, id, db);
     if (agent.retired === retired) throw invalidAction(retired ? "the agent is already retired" : "the agent is not retired");
-    return agentsRepository.update(db, id, { retired });
+    return agentsRepository.update(db, auth.accountId, id, { retired });
   }
 
   async deleteAgent(auth: AuthContext, id: string, db: Db) {
@@ -133,7 +152,7 @@ export class CatalogService {
     if (counts.some((c) => c.n > 0)) throw invalidAction("the agent has agent instances");
     await db.agentVersion.deleteMany({ where: { accountId: auth.accountId, agentId: id } });
     await db.agentSchemaVersion.deleteMany({ where: { accountId: auth.accountId, agentId: id } });
-    await agentsRepository.delete(db, id);
+    await agentsRepository.delete(db, auth.accountId, id);
   }
 
   /** Agents are auto-created by name (AgentVista ingest, Prefactor register without agent_id). */
@@ -164,12 +183,12 @@ export class CatalogService {
 
   async getSchemaVersion(auth: AuthContext, id: string, db: Db = this.prisma) {
     const version = await schemaVersionsRepository.findById(db, auth.accountId, id);
-    if (!version) throw notFound("agent schema version");
+    if (!version || !canSeeAgent(auth, version.agentId)) throw notFound("agent schema version");
     return version;
   }
 
   listSchemaVersions(auth: AuthContext, agentId: string | undefined, page: Page, orderBy: Order) {
-    return schemaVersionsRepository.list(this.prisma, auth.accountId, agentId, page, orderBy);
+    return schemaVersionsRepository.list(this.prisma, auth.accountId, agentFilter(auth, agentId), page, orderBy);
   }
 
   /** Same external_identifier + same content → the existing version; new content → a new one. */
@@ -181,7 +200,7 @@ export class CatalogService {
   ) {
     requireScope(auth, "write");
     assertAgentAllowed(auth, agentId);
-    const { spanTypes, contentHash } = normalizeSpanTypes(input);
+    const { spanTypes, contentHash } = await normalizeSpanTypes(input);
     return schemaVersionsRepository.findOrCreate(db, {
       id: generatePfid(auth.partition),
       accountId: auth.accountId,
@@ -196,12 +215,12 @@ export class CatalogService {
 
   async getVersion(auth: AuthContext, id: string, db: Db = this.prisma) {
     const version = await versionsRepository.findById(db, auth.accountId, id);
-    if (!version) throw notFound("agent version");
+    if (!version || !canSeeAgent(auth, version.agentId)) throw notFound("agent version");
     return version;
   }
 
   listVersions(auth: AuthContext, agentId: string | undefined, page: Page, orderBy: Order) {
-    return versionsRepository.list(this.prisma, auth.accountId, agentId, page, orderBy);
+    return versionsRepository.list(this.prisma, auth.accountId, agentFilter(auth, agentId), page, orderBy);
   }
 
   /** `schemaVersion`: the schema version input.schemaVersionId names, when the caller has just read it. */
@@ -231,7 +250,7 @@ export class CatalogService {
   }
 
   /** Makes the version (and its schema version) the agent's current ones. */
-  setCurrent(agentId: string, versionId: string, schemaVersionId: string, db: Db) {
-    return agentsRepository.setCurrent(db, agentId, versionId, schemaVersionId);
+  setCurrent(auth: AuthContext, agentId: string, versionId: string, schemaVersionId: string, db: Db) {
+    return agentsRepository.setCurrent(db, auth.accountId, agentId, versionId, schemaVersionId);
   }
 }

@@ -3,11 +3,17 @@ import type { Prisma } from "../../db/database.js";
 import { retryWriteConflicts } from "../../db/transient.js";
 import { idempotencyRepository } from "../../repositories/idempotency.js";
 import type { Db } from "../../repositories/types.js";
+import type { AuthContext } from "../accounts/service.js";
 import { AppError } from "../shared/app-error.js";
 
 export interface Outcome {
   status: number;
   body: unknown;
+  /**
+   * What a replay answers instead of `body`, when `body` holds what must not be stored (a new
+   * token's secret): the record keeps this, never `body`.
+   */
+  replay?: unknown;
 }
 
 export interface StoredOutcome {
@@ -37,8 +43,15 @@ export function isUniqueViolation(error: unknown): boolean {
   return e.code === "P2002" || e.code === "23505" || cause?.kind === "UniqueConstraintViolation" || cause?.originalCode === "23505";
 }
 
-export function requestFingerprint(method: string, path: string, body: unknown): string {
-  return createHash("sha256").update(`${method} ${path}\n${canonicalJson(body ?? null)}`).digest("hex");
+/**
+ * What makes two requests "the same" for a key. A deployment token's agent is part of it: a key
+ * used by a token of another (or of no) agent restriction is "used for a different request" (409)
+ * instead of replaying a response its caller could not have got (keys are per account). Tokens
+ * without a restriction hash as before.
+ */
+export function requestFingerprint(auth: Pick<AuthContext, "agentId">, method: string, path: string, body: unknown): string {
+  const restriction = auth.agentId === null ? "" : ` agent:${auth.agentId}`;
+  return createHash("sha256").update(`${method} ${path}${restriction}\n${canonicalJson(body ?? null)}`).digest("hex");
 }
 
 const TX = { maxWait: 30_000, timeout: 30_000 };
@@ -85,7 +98,7 @@ export class IdempotencyService {
       }
       const outcome = await effect(tx);
       const text = JSON.stringify(outcome.body);
-      await idempotencyRepository.complete(tx, accountId, key, outcome.status, text);
+      await idempotencyRepository.complete(tx, accountId, key, outcome.status, outcome.replay === undefined ? text : JSON.stringify(outcome.replay));
       return { status: outcome.status, text, replayed: false };
     }, TX));
   }
@@ -117,7 +130,20 @@ export class IdempotencyService {
     return idempotencyRepository.anyOf(this.prisma, accountId, keys);
   }
 
-  deleteExpired(now = new Date()) {
-    return idempotencyRepository.deleteExpired(this.prisma, now);
+  /**
+   * Deletes records that expired before `now`, in batches of `batch`, at most `maxBatches` of them
+   * (the rest waits for the next purge); how many it deleted.
+   */
+  async purgeExpired(now = new Date(), batch = PURGE_BATCH, maxBatches = PURGE_MAX_BATCHES): Promise<number> {
+    let deleted = 0;
+    for (let i = 0; i < maxBatches; i++) {
+      const n = await idempotencyRepository.deleteExpired(this.prisma, now, batch);
+      deleted += n;
+      if (n < batch) break;
+    }
+    return deleted;
   }
 }
+
+const PURGE_BATCH = 500;
+const PURGE_MAX_BATCHES = 200;

@@ -4,7 +4,7 @@ import { instancesRepository, type InstanceFilters } from "../../repositories/in
 import { spansRepository } from "../../repositories/spans.js";
 import type { Db } from "../../repositories/types.js";
 import { requireScope, type AuthContext } from "../accounts/service.js";
-import { assertAgentAllowed, type CatalogService } from "../catalog/service.js";
+import { agentFilter, canSeeAgent, type CatalogService } from "../catalog/service.js";
 import type { SchemaVersionContent } from "../catalog/span-types.js";
 import { AppError, invalidAction, notFound } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
@@ -42,12 +42,12 @@ export class InstancesService {
 
   async get(auth: AuthContext, id: string, db: Db = this.prisma): Promise<Instance> {
     const instance = await instancesRepository.findById(db, auth.accountId, id);
-    if (!instance) throw notFound("agent instance");
+    if (!instance || !canSeeAgent(auth, instance.agentId)) throw notFound("agent instance");
     return instance;
   }
 
   list(auth: AuthContext, filters: InstanceFilters, page: Page, orderBy: Record<string, "asc" | "desc">) {
-    return instancesRepository.list(this.prisma, auth.accountId, filters, page, orderBy);
+    return instancesRepository.list(this.prisma, auth.accountId, { ...filters, agentId: agentFilter(auth, filters.agentId) }, page, orderBy);
   }
 
   spanCounts(auth: AuthContext, ids: string[], db: Db = this.prisma) {
@@ -77,7 +77,7 @@ export class InstancesService {
     // one of another version may leave either current, as it could in either order.)
     const current = agent.currentVersionId === version.id && agent.currentSchemaVersionId === schemaVersion.id;
     if (!current && (input.update_current_version !== false || !agent.currentVersionId)) {
-      await this.catalog.setCurrent(agent.id, version.id, schemaVersion.id, db);
+      await this.catalog.setCurrent(auth, agent.id, version.id, schemaVersion.id, db);
     }
     if (input.id && (await instancesRepository.findById(db, auth.accountId, input.id))) {
       throw invalidAction("an agent instance with this id already exists");
@@ -97,9 +97,7 @@ export class InstancesService {
   /** Loads an instance the caller may write to. */
   async forWrite(auth: AuthContext, id: string, db: Db): Promise<Instance> {
     requireScope(auth, "write");
-    const instance = await this.get(auth, id, db);
-    assertAgentAllowed(auth, instance.agentId);
-    return instance;
+    return this.get(auth, id, db);
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { PayloadValidation, SpanTypeSchemaDetails } from "@spyglass/contracts";
+import { MAX_SPANS_PER_RUN, type PayloadValidation, type SpanTypeSchemaDetails } from "@spyglass/contracts";
 import type { Prisma, SqlDriver, SqlTransaction } from "../../db/database.js";
 import type { Page } from "../../model/page.js";
 import { instancesRepository } from "../../repositories/instances.js";
@@ -7,10 +7,11 @@ import { spansRepository, type SpanFilters, type SpanTimeField, type SpanWriteRe
 import type { Outcome } from "../idempotency/service.js";
 import type { Db } from "../../repositories/types.js";
 import { requireScope, type AuthContext } from "../accounts/service.js";
-import { assertAgentAllowed } from "../catalog/service.js";
+import { agentFilter, assertAgentAllowed, canSeeAgent } from "../catalog/service.js";
 import { summarize, validateAgainst, type CompiledSpanType, type SpanTypeCache, type ValidationIssue } from "../catalog/span-types.js";
 import { AppError, invalidAction, notFound } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
+import type { EventQuota, EventReservation } from "../usage/quota.js";
 import type { InstancesService } from "./instances.js";
 import { terminatedError } from "./instances.js";
 import { TERMINAL_SPAN_STATUSES, type SpanStatus } from "../../model/status.js";
@@ -100,6 +101,7 @@ export class SpansService {
     private readonly instances: InstancesService,
     private readonly spanTypes: SpanTypeCache,
     private readonly strict: boolean,
+    private readonly quota: EventQuota,
     private readonly transaction: SqlTransaction | null = null,
   ) {}
 
@@ -118,20 +120,24 @@ export class SpansService {
    */
   async together<T>(work: (writes: SpanWrites) => Promise<T>): Promise<T> {
     if (!this.transaction) throw new Error("span writes cannot share a transaction on this database");
-    const created: [accountId: string, id: string][] = [];
+    const created: { accountId: string; id: string; events: EventReservation }[] = [];
     try {
       return await this.transaction((sql) =>
         work({
           create: async (auth, input, idem) => {
-            const written = await this.create(auth, input, idem, sql);
-            created.push([auth.accountId, written.span.id]);
+            let events: EventReservation | undefined;
+            const written = await this.create(auth, input, idem, sql, (r) => (events = r));
+            created.push({ accountId: auth.accountId, id: written.span.id, events: events! });
             return written;
           },
           finish: (auth, id, input, idem) => this.finish(auth, id, input, idem, sql),
         }),
       );
     } catch (error) {
-      for (const [accountId, id] of created) this.open.take(accountId, id);
+      for (const { accountId, id, events } of created) {
+        this.open.take(accountId, id);
+        await events.settle(0);
+      }
       throw error;
     }
   }
@@ -158,8 +164,12 @@ export class SpansService {
     }
     const issues = validateAgainst(target === "payload" ? type.params : type.result, value, target);
     const real = issues.filter((i) => i.target !== "schema");
+    const prefix = target === "payload" ? "details.payload" : "details.result_payload";
+    const unjudged = issues.find((i) => i.target === "schema" && type.params && type.result);
+    if (this.strict && unjudged) {
+      throw new AppError("invalid_value", `${prefix}: ${unjudged.message}`, { fields: [{ path: prefix, message: unjudged.message }] });
+    }
     if (this.strict && real.length) {
-      const prefix = target === "payload" ? "details.payload" : "details.result_payload";
       const fields = real.map((i) => ({ path: [prefix, i.path].filter(Boolean).join("."), message: i.message }));
       throw new AppError("invalid_value", `${target} does not match the span type's schema: ${fields.map((f) => `${f.path} ${f.message}`).join("; ")}`, { fields });
     }
@@ -168,7 +178,7 @@ export class SpansService {
 
   async get(auth: AuthContext, id: string, db: Db = this.prisma): Promise<Span> {
     const span = await spansRepository.findById(db, auth.accountId, id);
-    if (!span) throw notFound("agent span");
+    if (!span || !canSeeAgent(auth, span.agentId)) throw notFound("agent span");
     return span;
   }
 
@@ -178,7 +188,7 @@ export class SpansService {
         fields: [{ path: "query.agent_instance_id", message: "is required (or agent_id)", code: "required_value" }],
       });
     }
-    return spansRepository.list(this.sql, auth.accountId, filters, page, orderBy);
+    return spansRepository.list(this.sql, auth.accountId, { ...filters, agentId: agentFilter(auth, filters.agentId) }, page, orderBy);
   }
 
   /** Span type titles for serializing spans of many runs: run id → (schema name → title). */
@@ -217,6 +227,9 @@ export class SpansService {
     const instance = await this.instances.get(auth, input.agent_instance_id, db);
     if (instance.status === "terminated") return terminatedError(instance);
     if (isTerminal(instance.status)) return invalidAction(`the agent instance is ${instance.status}; no new spans can be added`);
+    if (await spansRepository.runIsFull(db, auth.accountId, instance.id)) {
+      return invalidAction(`the agent instance holds ${MAX_SPANS_PER_RUN} spans, the most a run may hold; no new spans can be added`);
+    }
     if (input.parent_span_id) {
       const parent = await spansRepository.findParent(db, auth.accountId, input.parent_span_id);
       if (!parent || parent.agentInstanceId !== instance.id) {
@@ -229,12 +242,24 @@ export class SpansService {
     return new AppError("unexpected", "the span could not be recorded");
   }
 
-  /** Span writes run on the plain driver: one statement each, the hot path of the Prefactor dialect. */
-  async create(auth: AuthContext, input: CreateSpanInput, idem?: SpanIdempotency, sql: SqlDriver = this.sql): Promise<SpanWritten> {
+  /**
+   * Span writes run on the plain driver: one statement each, the hot path of the Prefactor dialect.
+   * A created span is an event of the monthly quota: reserved before the write, given back if
+   * nothing was written. `stored`: inside together(), where the span is only stored once the
+   * transaction commits, the reservation is handed over instead (together() gives it back when
+   * the transaction fails).
+   */
+  async create(
+    auth: AuthContext,
+    input: CreateSpanInput,
+    idem?: SpanIdempotency,
+    sql: SqlDriver = this.sql,
+    stored?: (events: EventReservation) => void,
+  ): Promise<SpanWritten> {
     const db = this.prisma;
     requireScope(auth, "write");
     const run = await this.factsOf(auth, input.agent_instance_id, db);
-    assertAgentAllowed(auth, run.agentId);
+    assertAgentAllowed(auth, run.agentId, "agent instance");
 
     const terminal = isTerminal(input.status);
     if (input.result_payload && !terminal) {
@@ -263,6 +288,7 @@ export class SpansService {
 
     const id = input.id ?? generatePfid(auth.partition);
     const title = type?.title ?? input.schema_name;
+    const events = await this.quota.reserve(auth.accountId, 1, now);
     const span = await spansRepository.createGuarded(sql, {
       accountId: auth.accountId,
       id,
@@ -279,11 +305,16 @@ export class SpansService {
       finishedAt,
       durationMs: startedAt && finishedAt ? finishedAt.getTime() - startedAt.getTime() : null,
       at: now,
-    }, recordOf(idem, title), tokenCheck(auth));
+    }, recordOf(idem, title), tokenCheck(auth)).catch(async (error: unknown) => {
+      await events.settle(0);
+      throw error;
+    });
     if (!span) {
+      await events.settle(0);
       await recheck(auth);
       throw await this.whyNotCreated(auth, input, id, db);
     }
+    stored?.(events);
     if (!terminal) this.open.remember(auth.accountId, span, run.agentSchemaVersionId);
     return { span, title };
   }
@@ -300,7 +331,7 @@ export class SpansService {
     const found = await spansRepository.findWithRun(sql, auth.accountId, id);
     if (!found) throw notFound("agent span");
     const { span, run } = found;
-    assertAgentAllowed(auth, span.agentId);
+    assertAgentAllowed(auth, span.agentId, "agent span");
     if (run.status === "terminated") throw terminatedError(run);
     const finished = await this.finishKnown(auth, span, run.agentSchemaVersionId, input, idem, sql);
     if (!finished) {
@@ -326,7 +357,7 @@ export class SpansService {
   ): Promise<SpanWritten | null> {
     const db = this.prisma;
     const id = span.id;
-    assertAgentAllowed(auth, span.agentId);
+    assertAgentAllowed(auth, span.agentId, "agent span");
 
     const status = input.status ?? "complete";
     const wrong = transitionError(span.status, status);

@@ -3,6 +3,7 @@ import { agentsRepository } from "../../repositories/agents.js";
 import type { AgentRunStats } from "../../model/rows.js";
 import { traceStatsRepository } from "../../repositories/trace-stats.js";
 import type { AuthContext } from "../accounts/service.js";
+import { canSeeAgent } from "../catalog/service.js";
 import { AppError, notFound } from "../shared/app-error.js";
 
 const DAY_MS = 86_400_000;
@@ -23,7 +24,7 @@ export class AgentAnalyticsService {
     const agent =
       (await agentsRepository.findById(this.prisma, auth.accountId, idOrName)) ??
       (await agentsRepository.findByName(this.prisma, auth.accountId, idOrName));
-    if (!agent) throw new AppError("not_found", `agent ${idOrName} not found`);
+    if (!agent || !canSeeAgent(auth, agent.id)) throw new AppError("not_found", `agent ${idOrName} not found`);
     return agent;
   }
 
@@ -44,10 +45,11 @@ export class AgentAnalyticsService {
 
   /** Every agent of the account with its all-time figures, by name. */
   summaries(auth: AuthContext) {
-    return traceStatsRepository.agentRunStats(this.prisma, auth.accountId, {});
+    return traceStatsRepository.agentRunStats(this.prisma, auth.accountId, auth.agentId ? { agentIds: [auth.agentId] } : {});
   }
 
   async summary(auth: AuthContext, agentId: string) {
+    if (!canSeeAgent(auth, agentId)) throw notFound("agent");
     const [row] = await traceStatsRepository.agentRunStats(this.prisma, auth.accountId, { agentIds: [agentId] });
     if (!row) throw notFound("agent");
     return row;
@@ -56,7 +58,7 @@ export class AgentAnalyticsService {
   /** One entry per UTC day of the last `days` days (today included), zero-filled. */
   async daily(auth: AuthContext, agentId: string, days: number, now = new Date()) {
     const agent = await agentsRepository.findById(this.prisma, auth.accountId, agentId);
-    if (!agent) throw notFound("agent");
+    if (!agent || !canSeeAgent(auth, agent.id)) throw notFound("agent");
     const today = now.toISOString().slice(0, 10);
     const first = new Date(Date.parse(`${today}T00:00:00Z`) - (days - 1) * DAY_MS).toISOString().slice(0, 10);
     const rows = await traceStatsRepository.dailyStats(this.prisma, auth.accountId, agent.id, first, today);

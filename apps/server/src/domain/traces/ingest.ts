@@ -1,16 +1,17 @@
 import { availableParallelism } from "node:os";
-import type { AvTraceBatchItem } from "@spyglass/contracts";
+import { MAX_SPANS_PER_RUN, type AvTraceBatchItem } from "@spyglass/contracts";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
-import type { Prisma, SqlDriver } from "../../db/database.js";
+import type { SqlDriver } from "../../db/database.js";
 import { retryWriteConflicts, sqlState } from "../../db/transient.js";
-import { tracesRepository } from "../../repositories/traces.js";
-import { usageRepository } from "../../repositories/usage.js";
+import { tracesRepository, type SpanWrite } from "../../repositories/traces.js";
 import type { AuthContext } from "../accounts/service.js";
 import type { CatalogService } from "../catalog/service.js";
-import { AppError } from "../shared/app-error.js";
+import type { PriceService } from "../prices/service.js";
+import type { EventQuota } from "../usage/quota.js";
 import { generatePfid } from "../shared/pfid.js";
 import { normalizeTraceItem, type NormalizedTrace } from "./normalize.js";
+import { otelTraces, type OtelSpan } from "./otel.js";
 
 export interface BatchError {
   index: number;
@@ -29,8 +30,6 @@ function sqlMessage(error: unknown): string {
   const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalMessage?: unknown } } } }).meta?.driverAdapterError?.cause;
   return typeof cause?.originalMessage === "string" ? cause.originalMessage : "value out of range";
 }
-
-export const MONTHLY_LIMIT_MESSAGE = "Monthly event limit exceeded.";
 
 /**
  * At most `limit` batches are written at once; the others wait their turn in arrival order. More
@@ -74,10 +73,11 @@ export function batchWriters(poolSize: number, cores: number): number {
  */
 export class TraceIngestService {
   constructor(
-    private readonly prisma: Prisma,
     private readonly sql: SqlDriver,
     private readonly catalog: CatalogService,
-    private readonly config: Pick<Config, "EVENT_LIMIT_MONTHLY" | "DB_POOL_SIZE">,
+    private readonly quota: EventQuota,
+    private readonly prices: PriceService,
+    config: Pick<Config, "DB_POOL_SIZE">,
     private readonly logger?: Logger,
   ) {
     this.gate = new WriteGate(batchWriters(config.DB_POOL_SIZE, availableParallelism()));
@@ -95,16 +95,38 @@ export class TraceIngestService {
       if (result.ok) traces.push(result.trace);
       else reject(result, result.message);
     }
+    const accepted = await this.store(auth, traces, reject, now);
+    errors.sort((a, b) => a.index - b.index);
+    return { accepted, errors };
+  }
 
+  /**
+   * OTLP export: the spans grouped into runs by trace, stored like a batch (each run atomically).
+   * Returns how many spans were not stored and why, for the response's partial_success.
+   */
+  async ingestOtel(auth: AuthContext, spans: OtelSpan[], now = new Date()): Promise<{ rejectedSpans: number; messages: string[] }> {
+    const traces = otelTraces(spans);
+    // A token restricted to one agent writes that agent's runs only, also when a trace is shared.
+    if (auth.agentId) for (const t of traces) t.assembly = { hasRoot: t.assembly?.hasRoot ?? false, joinOtherAgent: false };
+    const messages: string[] = [];
+    const usage = new Map(traces.flatMap((t) => [...t.usage]));
+    const accepted = new Set(
+      await this.store(auth, traces, (t, message) => messages.push(`trace ${t.traceId ?? "?"}: ${message}`), now, (span) => usage.get(span.id)?.cachedInputTokens ?? null),
+    );
+    const rejectedSpans = traces.reduce((n, t) => (accepted.has(t.index) ? n : n + t.received), 0);
+    return { rejectedSpans, messages };
+  }
+
+  /** Stores normalized traces; returns the indexes stored (ascending) and reports the others. */
+  private async store(
+    auth: AuthContext,
+    traces: NormalizedTrace[],
+    reject: (t: { index: number; traceId: string | null }, message: string) => void,
+    now: Date,
+    cachedInput?: (span: SpanWrite) => number | null,
+  ): Promise<number[]> {
     // Events are the spans received; the whole batch is refused when it does not fit the month.
-    // Without a limit nothing is counted: the counter would be one more commit on one hot row per
-    // batch, for a figure nothing reads (a limit set mid-month counts from then on).
-    const month = now.toISOString().slice(0, 7);
-    const limited = this.config.EVENT_LIMIT_MONTHLY !== undefined;
-    const reserved = limited ? traces.reduce((sum, t) => sum + t.spans.length, 0) : 0;
-    if (reserved > 0 && !(await usageRepository.reserveEvents(this.prisma, auth.accountId, month, reserved, this.config.EVENT_LIMIT_MONTHLY))) {
-      throw new AppError("rate_limited", MONTHLY_LIMIT_MESSAGE);
-    }
+    const reservation = await this.quota.reserve(auth.accountId, traces.reduce((sum, t) => sum + t.spans.length, 0), now);
 
     let stored = 0;
     const accepted: number[] = [];
@@ -120,6 +142,8 @@ export class TraceIngestService {
         }
         writable = mine;
       }
+      writable = await this.withinSpanCap(auth, writable, reject);
+      await this.prices.price(auth.accountId, writable.flatMap((t) => t.spans), cachedInput);
       // Runs in id order: concurrent batches take their row locks in the same order.
       writable.sort((a, b) => (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : a.index - b.index));
       const agents = [...new Set(writable.map((t) => t.agentName))].map((name) => ({ name, newId: generatePfid(auth.partition) }));
@@ -136,12 +160,9 @@ export class TraceIngestService {
       accepted.sort((a, b) => a - b);
     } finally {
       // Only spans of stored traces count; the rest of the reservation goes back.
-      await usageRepository.releaseEvents(this.prisma, auth.accountId, month, reserved - stored).catch((err: unknown) => {
-        this.logger?.warn({ err }, "could not release reserved events");
-      });
+      await reservation.settle(stored);
     }
-    errors.sort((a, b) => a.index - b.index);
-    return { accepted, errors };
+    return accepted;
   }
 
   /**
@@ -161,6 +182,29 @@ export class TraceIngestService {
       writable.push(trace);
     }
     return writable;
+  }
+
+  /**
+   * A run holds at most MAX_SPANS_PER_RUN spans: a trace whose new spans would take it past that is
+   * rejected. Checked before the write, so batches racing on one run can pass it together by at
+   * most their own spans (100 each).
+   */
+  private async withinSpanCap(auth: AuthContext, traces: NormalizedTrace[], reject: (t: NormalizedTrace, message: string) => void) {
+    if (traces.length === 0) return traces;
+    const stored = await tracesRepository.countOtherSpans(
+      this.sql,
+      auth.accountId,
+      traces.map((t) => t.traceId),
+      traces.flatMap((t) => t.spans.map((s) => s.id)),
+    );
+    const added = new Map<string, Set<string>>();
+    for (const t of traces) for (const s of t.spans) (added.get(t.traceId) ?? added.set(t.traceId, new Set()).get(t.traceId)!).add(s.id);
+    return traces.filter((t) => {
+      const total = (stored.get(t.traceId) ?? 0) + (added.get(t.traceId)?.size ?? 0);
+      if (total <= MAX_SPANS_PER_RUN) return true;
+      reject(t, `a trace holds at most ${MAX_SPANS_PER_RUN} spans; this one would hold ${total}`);
+      return false;
+    });
   }
 
   /**

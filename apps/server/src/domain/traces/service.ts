@@ -4,6 +4,7 @@ import { agentsRepository } from "../../repositories/agents.js";
 import { tracesRepository, type TraceFilters, type TraceOrderField } from "../../repositories/traces.js";
 import type { SpanPageRow, SpanPosition } from "../../model/rows.js";
 import type { AuthContext } from "../accounts/service.js";
+import { agentFilter, canSeeAgent } from "../catalog/service.js";
 import { AppError, notFound } from "../shared/app-error.js";
 
 /**
@@ -54,7 +55,8 @@ export class TracesService {
   ) {}
 
   async list(auth: AuthContext, req: TraceListRequest) {
-    const { rows, total } = await tracesRepository.listTraces(this.sql, auth.accountId, req.filters, {
+    const filters = { ...req.filters, agentId: agentFilter(auth, req.filters.agentId) };
+    const { rows, total } = await tracesRepository.listTraces(this.sql, auth.accountId, filters, {
       orderBy: req.orderBy,
       direction: req.direction,
       offset: (req.page - 1) * req.pageSize,
@@ -65,7 +67,7 @@ export class TracesService {
 
   /** Runs of one agent, newest first; 404 when the agent is not the caller's. */
   async listOfAgent(auth: AuthContext, agentId: string, page: PageRequest) {
-    if (!(await agentsRepository.findById(this.prisma, auth.accountId, agentId))) throw notFound("agent");
+    if (!canSeeAgent(auth, agentId) || !(await agentsRepository.findById(this.prisma, auth.accountId, agentId))) throw notFound("agent");
     return this.list(auth, { ...page, filters: { agentId }, orderBy: "started_at", direction: "desc" });
   }
 
@@ -82,7 +84,7 @@ export class TracesService {
       tracesRepository.countSpans(this.sql, auth.accountId, traceId),
       this.spanChunk(auth, traceId, start, page),
     ]);
-    if (!trace) throw notFound("trace");
+    if (!trace || !canSeeAgent(auth, trace.agentId)) throw notFound("trace");
     const spans: SpanPageRow[] = [];
     let bytes = 0;
     let chunk = firstChunk;
@@ -106,8 +108,11 @@ export class TracesService {
 
   /** One span of a trace, whole; 404 when either is not the caller's. */
   async getSpan(auth: AuthContext, traceId: string, spanId: string) {
-    const span = await tracesRepository.findSpan(this.sql, auth.accountId, traceId, spanId);
-    if (!span) throw notFound("span");
+    const [span, trace] = await Promise.all([
+      tracesRepository.findSpan(this.sql, auth.accountId, traceId, spanId),
+      auth.agentId ? tracesRepository.findTrace(this.sql, auth.accountId, traceId) : null,
+    ]);
+    if (!span || (auth.agentId && (!trace || !canSeeAgent(auth, trace.agentId)))) throw notFound("span");
     return span;
   }
 

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { Prisma } from "../../db/database.js";
 import { tracesRepository } from "../../repositories/traces.js";
+import { PeriodicTask } from "../shared/periodic.js";
 
 /**
  * Periodically ends runs nobody reports on any more: an open run (pending/active) without
@@ -10,16 +11,18 @@ import { tracesRepository } from "../../repositories/traces.js";
  * replicas (each sweep is one conditional UPDATE, so two sweepers cannot double-process a run).
  */
 export class StaleRunSweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
-  /** Sweeps failed in a row. */
-  private failing = 0;
+  private readonly task: PeriodicTask;
 
   constructor(
     private readonly prisma: Prisma,
     private readonly config: Pick<Config, "RUN_TIMEOUT_MS" | "SWEEP_INTERVAL_MS">,
-    private readonly logger?: Logger,
-  ) {}
+    logger?: Logger,
+  ) {
+    this.task = new PeriodicTask("stale-run sweep", config.SWEEP_INTERVAL_MS, async () => {
+      const swept = await this.sweepStaleRuns();
+      if (swept.runs > 0) logger?.info(swept, "timed out stale runs");
+    }, logger);
+  }
 
   /** One sweep as of `now`; tests call it directly instead of waiting for the timer. */
   sweepStaleRuns(now = new Date()) {
@@ -27,33 +30,11 @@ export class StaleRunSweeper {
   }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), this.config.SWEEP_INTERVAL_MS);
-    this.timer.unref();
+    this.task.start();
   }
 
   /** Stops the timer and waits for a sweep in progress. */
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.inFlight;
-  }
-
-  private tick(): void {
-    if (this.inFlight) return;
-    this.inFlight = this.sweepStaleRuns()
-      .then((swept) => {
-        if (this.failing) this.logger?.info({ failedSweeps: this.failing }, "stale-run sweeps work again");
-        this.failing = 0;
-        if (swept.runs > 0) this.logger?.info(swept, "timed out stale runs");
-      })
-      .catch((err: unknown) => {
-        // One line when sweeps start failing (a database outage fails every tick until it ends),
-        // one when they work again; the sweep after the outage catches up on what was missed.
-        if (this.failing++ === 0) this.logger?.error({ err }, "stale-run sweep failed; retrying every interval until it works");
-      })
-      .finally(() => {
-        this.inFlight = undefined;
-      });
+  stop(): Promise<void> {
+    return this.task.stop();
   }
 }
