@@ -61,7 +61,7 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
     accounts: new AccountsService(db.prisma, db.sql),
     catalog,
     instances,
-    spans: new SpansService(db.prisma, db.sql, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict", quota, db.sqlTransaction),
+    spans: new SpansService(db.prisma, db.sql, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict", quota, prices, db.sqlTransaction),
     idempotency,
     tokens: new TokensService(db.prisma),
     traceIngest: new TraceIngestService(db.sql, catalog, quota, prices, config, logger),

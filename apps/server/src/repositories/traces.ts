@@ -244,6 +244,21 @@ export const tracesRepository = {
     ]);
   },
 
+  /**
+   * A run's effective totals recomputed from its llm spans (unless the client reported them): after
+   * a Prefactor span write that brought tokens or a cost. Recomputed rather than added to, so a
+   * lost update heals with the run's next one.
+   */
+  async refreshTotals(sql: SqlDriver, accountId: string, runId: string): Promise<void> {
+    await sql.query(
+      `UPDATE agent_instances i SET total_tokens = s.tokens, total_cost_usd = s.cost, updated_at = now()
+       FROM (SELECT SUM(total_tokens)::bigint AS tokens, SUM(cost_usd) AS cost FROM spans
+             WHERE account_id = $1 AND agent_instance_id = $2 AND schema_name = 'llm') s
+       WHERE i.account_id = $1 AND i.id = $2 AND NOT i.totals_explicit`,
+      [accountId, runId],
+    );
+  },
+
   // The dashboard's reads run on the plain driver (runSql): they are the hot reads, and Prisma's
   // per-query machinery cost more than the queries. Casts keep every value's type as declared.
 
