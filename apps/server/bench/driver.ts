@@ -120,12 +120,14 @@ async function otlp(job: Extract<Job, { kind: "otlp" }>): Promise<JobResult> {
     if (reply.text.length > 0) rec?.error(`export: partial success ${JSON.stringify(reply.text.slice(0, 200))}`);
   };
   const c = job.concurrency;
+  // Encoded before the warm-up: encoding takes seconds, and sockets idle past the server's
+  // keep-alive timeout meanwhile would be closed under the first timed requests.
+  const plan = planTraces({ seed: job.seed, anchor: job.anchor, label: `otlp-c${c}`, workers: c, spans: job.spans });
+  const exports = plan.map(otlpExports);
   if (job.warmupSpans > 0) {
     const warm = planTraces({ seed: job.seed, anchor: job.anchor, label: `otlp-warm-c${c}`, workers: c, spans: job.warmupSpans });
     await workers(warm.map(otlpExports), (b) => send1(null, b));
   }
-  const plan = planTraces({ seed: job.seed, anchor: job.anchor, label: `otlp-c${c}`, workers: c, spans: job.spans });
-  const exports = plan.map(otlpExports);
   const rec = new Recorder();
   const elapsed = await timed(exports, (b) => send1(rec, b));
   return result(rec, planSpanCount(plan), elapsed);
