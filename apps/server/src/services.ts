@@ -38,6 +38,8 @@ export interface Services {
   sweeper: StaleRunSweeper;
   /** Per-token request limiter shared by both dialects (null when RATE_LIMIT_PER_MINUTE=0). */
   rateLimiter: SlidingWindowRateLimiter | null;
+  /** Failed authentications per client address (null when AUTH_FAILURES_PER_MINUTE=0). */
+  authFailures: SlidingWindowRateLimiter | null;
   /** Stops background work (stale-run sweep, idempotency purge); the database is closed by the caller. */
   close?: () => Promise<void>;
 }
@@ -71,6 +73,7 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
     prices,
     sweeper,
     rateLimiter: tokenRateLimiter(config.RATE_LIMIT_PER_MINUTE),
+    authFailures: tokenRateLimiter(config.AUTH_FAILURES_PER_MINUTE),
     close: async () => {
       await Promise.all([sweeper.stop(), purge.stop()]);
     },

@@ -193,7 +193,7 @@ const SPAN_COLUMNS = Prisma.sql`
   s.id, s.agent_instance_id AS "traceId", s.parent_span_id AS "parentSpanId", s.schema_name AS "schemaName", s.name, s.status,
   COALESCE(s.started_at, s.inserted_at) AS "startedAt", s.finished_at AS "finishedAt", s.duration_ms::float8 AS "durationMs", s.model,
   s.input_tokens AS "inputTokens", s.output_tokens AS "outputTokens", s.total_tokens AS "totalTokens",
-  s.cost_usd::text AS "costUsd", s.cost_computed AS "costComputed", s.error_message AS "errorMessage"`;
+  s.cost_usd::text AS "costUsd", s.cost_computed AS "costComputed", s.error_message AS "errorMessage", s.summary, s.payload_validation AS "payloadValidation"`;
 
 const TRACE_FROM = Prisma.sql`agent_instances i LEFT JOIN agents a ON a.account_id = i.account_id AND a.id = i.agent_id`;
 
@@ -305,6 +305,15 @@ export const tracesRepository = {
       JOIN spans s ON s.account_id = ${accountId} AND s.id = page.id
       CROSS JOIN LATERAL (SELECT s.payload::text AS payload, s.result_payload::text AS result_payload, s.metadata::text AS metadata OFFSET 0) t
       ORDER BY page.sort_key ASC, page.id ASC`);
+  },
+
+  /** Per run of `traceIds`, its stored spans other than `spanIds` (runs without any are absent). */
+  async countOtherSpans(sql: SqlDriver, accountId: string, traceIds: string[], spanIds: string[]): Promise<Map<string, number>> {
+    const rows = await runSql<{ id: string; n: number }>(sql, Prisma.sql`
+      SELECT agent_instance_id AS id, count(*)::int AS n FROM spans
+      WHERE account_id = ${accountId} AND agent_instance_id = ANY(${traceIds}::text[]) AND NOT (id = ANY(${spanIds}::text[]))
+      GROUP BY agent_instance_id`);
+    return new Map(rows.map((r) => [r.id, r.n]));
   },
 
   async countSpans(sql: SqlDriver, accountId: string, traceId: string): Promise<number> {

@@ -1411,6 +1411,7 @@ export interface components {
         BulkResponse: {
             /** @enum {string} */
             status: "success";
+            /** @description Each item's output under its idempotency_key (any string, `__proto__` included) */
             outputs: {
                 [key: string]: {
                     /** @enum {string} */
@@ -1736,6 +1737,9 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             error_message: string | null;
+            /** @description Rendered from the span type's Liquid template of the run's schema version (spans reported through the Prefactor dialect); null without a template */
+            summary: string | null;
+            payload_validation: components["schemas"]["PayloadValidation"] & unknown;
             /** @description True when input, output or metadata was replaced by an AvTruncatedJson */
             truncated: boolean;
         };
@@ -1772,6 +1776,9 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             error_message: string | null;
+            /** @description Rendered from the span type's Liquid template of the run's schema version (spans reported through the Prefactor dialect); null without a template */
+            summary: string | null;
+            payload_validation: components["schemas"]["PayloadValidation"] & unknown;
         };
         AvOutcome: {
             trace_id: string;

@@ -1,5 +1,5 @@
 import { availableParallelism } from "node:os";
-import type { AvTraceBatchItem } from "@spyglass/contracts";
+import { MAX_SPANS_PER_RUN, type AvTraceBatchItem } from "@spyglass/contracts";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { SqlDriver } from "../../db/database.js";
@@ -142,6 +142,7 @@ export class TraceIngestService {
         }
         writable = mine;
       }
+      writable = await this.withinSpanCap(auth, writable, reject);
       await this.prices.price(auth.accountId, writable.flatMap((t) => t.spans), cachedInput);
       // Runs in id order: concurrent batches take their row locks in the same order.
       writable.sort((a, b) => (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : a.index - b.index));
@@ -181,6 +182,29 @@ export class TraceIngestService {
       writable.push(trace);
     }
     return writable;
+  }
+
+  /**
+   * A run holds at most MAX_SPANS_PER_RUN spans: a trace whose new spans would take it past that is
+   * rejected. Checked before the write, so batches racing on one run can pass it together by at
+   * most their own spans (100 each).
+   */
+  private async withinSpanCap(auth: AuthContext, traces: NormalizedTrace[], reject: (t: NormalizedTrace, message: string) => void) {
+    if (traces.length === 0) return traces;
+    const stored = await tracesRepository.countOtherSpans(
+      this.sql,
+      auth.accountId,
+      traces.map((t) => t.traceId),
+      traces.flatMap((t) => t.spans.map((s) => s.id)),
+    );
+    const added = new Map<string, Set<string>>();
+    for (const t of traces) for (const s of t.spans) (added.get(t.traceId) ?? added.set(t.traceId, new Set()).get(t.traceId)!).add(s.id);
+    return traces.filter((t) => {
+      const total = (stored.get(t.traceId) ?? 0) + (added.get(t.traceId)?.size ?? 0);
+      if (total <= MAX_SPANS_PER_RUN) return true;
+      reject(t, `a trace holds at most ${MAX_SPANS_PER_RUN} spans; this one would hold ${total}`);
+      return false;
+    });
   }
 
   /**
