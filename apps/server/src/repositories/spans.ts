@@ -1,6 +1,7 @@
 import { MAX_SPANS_PER_RUN } from "@spyglass/contracts";
 import { Prisma, type Prisma as P } from "../generated/prisma/client.js";
 import { LIST_BYTE_BUDGET, type Page } from "../model/page.js";
+import type { SpanUsageColumns } from "../model/rows.js";
 import type { SqlDriver } from "../db/database.js";
 import { runSql, type Db } from "./types.js";
 
@@ -78,16 +79,6 @@ export interface NewSpan {
   usage: SpanUsageColumns | null;
   /** inserted_at and updated_at, chosen here so a stored response can carry them. */
   at: Date;
-}
-
-export interface SpanUsageColumns {
-  model: string | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  totalTokens: number | null;
-  /** Decimal text. */
-  costUsd: string | null;
-  costComputed: boolean;
 }
 
 const decimal = (text: string | null) => (text === null ? null : new Prisma.Decimal(text));

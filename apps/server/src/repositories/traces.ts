@@ -3,7 +3,7 @@ import { Prisma } from "../generated/prisma/client.js";
 import { TIMED_OUT_REASON, type InstanceStatus, type SpanStatus, type TraceStatus } from "../model/status.js";
 import type { SqlDriver } from "../db/database.js";
 import { runSql, type Db } from "./types.js";
-import type { SpanPageRow, SpanPosition, SpanRow, TraceRow } from "../model/rows.js";
+import type { SpanPageRow, SpanPosition, SpanRow, SpanUsageColumns, TraceRow } from "../model/rows.js";
 
 // Runs (agent_instances) and spans as the trace dialect writes and reads them. A batch is written
 // by one call of the spyglass_ingest_traces function (see its migration): multi-row statements,
@@ -27,7 +27,7 @@ export interface InstanceWrite {
   metadata: string | null;
 }
 
-export interface SpanWrite {
+export interface SpanWrite extends SpanUsageColumns {
   id: string;
   parentSpanId: string | null;
   schemaName: string;
@@ -36,14 +36,6 @@ export interface SpanWrite {
   startedAt: string;
   finishedAt: string | null;
   durationMs: number | null;
-  model: string | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  totalTokens: number | null;
-  /** Decimal text, rounded to 6 places by the column. */
-  costUsd: string | null;
-  /** costUsd was computed from the model price table, not reported. */
-  costComputed: boolean;
   /** JSON text of an object; null = not given. */
   payload: string | null;
   resultPayload: string | null;

@@ -1,4 +1,5 @@
 import type { Prisma } from "../../db/database.js";
+import type { SpanUsageColumns } from "../../model/rows.js";
 import type { SpanWrite } from "../../repositories/traces.js";
 import { modelPricesRepository, type ModelPriceOverrideRow } from "../../repositories/model-prices.js";
 import { notFound } from "../shared/app-error.js";
@@ -10,11 +11,7 @@ import type { SpanUsage } from "./usage.js";
 /** What pricing reads and writes of a span. */
 export type Priceable = Pick<SpanWrite, "id" | "model" | "inputTokens" | "outputTokens" | "costUsd" | "costComputed" | "startedAt">;
 
-/** Usage with its cost, as a span's columns hold them. */
-export interface SpanCost extends SpanUsage {
-  costUsd: string | null;
-  costComputed: boolean;
-}
+
 
 /** How long a process reuses an account's overrides before reading them again (other replicas' changes). */
 const OVERRIDES_TTL_MS = 10_000;
@@ -131,7 +128,7 @@ export class PriceService {
   }
 
   /** A span's usage priced: the cost and whether it was computed (null when there is no price). */
-  async priceUsage(accountId: string, usage: SpanUsage, startedAt: Date): Promise<SpanCost> {
+  async priceUsage(accountId: string, usage: SpanUsage, startedAt: Date): Promise<SpanUsageColumns> {
     const write: Priceable = { id: "", model: usage.model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costUsd: null, costComputed: false, startedAt: startedAt.toISOString() };
     await this.price(accountId, [write]);
     return { ...usage, costUsd: write.costUsd, costComputed: write.costComputed };

@@ -12,7 +12,8 @@ import { summarize, validateAgainst, type CompiledSpanType, type SpanTypeCache, 
 import { AppError, invalidAction, notFound } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
 import type { EventQuota, EventReservation } from "../usage/quota.js";
-import type { PriceService, SpanCost } from "../prices/service.js";
+import type { PriceService } from "../prices/service.js";
+import type { SpanUsageColumns } from "../../model/rows.js";
 import { usageOf } from "../prices/usage.js";
 import { tracesRepository } from "../../repositories/traces.js";
 import type { InstancesService } from "./instances.js";
@@ -110,13 +111,13 @@ export class SpansService {
   ) {}
 
   /** Model and tokens the payloads name, priced at `startedAt`; null when they name none. */
-  private async usage(auth: AuthContext, startedAt: Date, ...payloads: (JsonObject | null)[]): Promise<SpanCost | null> {
+  private async usage(auth: AuthContext, startedAt: Date, ...payloads: (JsonObject | null)[]): Promise<SpanUsageColumns | null> {
     const usage = usageOf(...payloads);
     return usage ? this.prices.priceUsage(auth.accountId, usage, startedAt) : null;
   }
 
   /** A run's totals are the sums over its llm spans: refreshed when one brought tokens or a cost. */
-  private async afterUsage(auth: AuthContext, runId: string, schemaName: string, usage: SpanCost | null, sql: SqlDriver): Promise<void> {
+  private async afterUsage(auth: AuthContext, runId: string, schemaName: string, usage: SpanUsageColumns | null, sql: SqlDriver): Promise<void> {
     if (usage && schemaName === "llm" && (usage.totalTokens !== null || usage.costUsd !== null)) {
       await tracesRepository.refreshTotals(sql, auth.accountId, runId);
     }
