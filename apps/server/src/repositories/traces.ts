@@ -4,7 +4,7 @@ import { TIMED_OUT_REASON, type InstanceStatus, type SpanStatus, type TraceStatu
 import type { SqlDriver } from "../db/database.js";
 import { runSince, runUntil } from "./trace-stats.js";
 import { runSql, type Db } from "./types.js";
-import type { SpanPageRow, SpanPosition, SpanRow, TraceRow } from "../model/rows.js";
+import type { SpanPageRow, SpanPosition, SpanRow, SpanUsageColumns, TraceRow } from "../model/rows.js";
 
 // Runs (agent_instances) and spans as the trace dialect writes and reads them. A batch is written
 // by one call of the spyglass_ingest_traces function (see its migration): multi-row statements,
@@ -28,7 +28,7 @@ export interface InstanceWrite {
   metadata: string | null;
 }
 
-export interface SpanWrite {
+export interface SpanWrite extends SpanUsageColumns {
   id: string;
   parentSpanId: string | null;
   schemaName: string;
@@ -37,14 +37,6 @@ export interface SpanWrite {
   startedAt: string;
   finishedAt: string | null;
   durationMs: number | null;
-  model: string | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  totalTokens: number | null;
-  /** Decimal text, rounded to 6 places by the column. */
-  costUsd: string | null;
-  /** costUsd was computed from the model price table, not reported. */
-  costComputed: boolean;
   /** JSON text of an object; null = not given. */
   payload: string | null;
   resultPayload: string | null;
@@ -243,6 +235,21 @@ export const tracesRepository = {
       agentsJson,
       traceRowsJson(traces),
     ]);
+  },
+
+  /**
+   * A run's effective totals recomputed from its llm spans (unless the client reported them): after
+   * a Prefactor span write that brought tokens or a cost. Recomputed rather than added to, so a
+   * lost update heals with the run's next one.
+   */
+  async refreshTotals(sql: SqlDriver, accountId: string, runId: string): Promise<void> {
+    await sql.query(
+      `UPDATE agent_instances i SET total_tokens = s.tokens, total_cost_usd = s.cost, updated_at = now()
+       FROM (SELECT SUM(total_tokens)::bigint AS tokens, SUM(cost_usd) AS cost FROM spans
+             WHERE account_id = $1 AND agent_instance_id = $2 AND schema_name = 'llm') s
+       WHERE i.account_id = $1 AND i.id = $2 AND NOT i.totals_explicit`,
+      [accountId, runId],
+    );
   },
 
   // The dashboard's reads run on the plain driver (runSql): they are the hot reads, and Prisma's
