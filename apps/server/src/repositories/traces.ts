@@ -2,8 +2,9 @@ import { AV_TRUNCATE_OVER_BYTES, AV_TRUNCATED_PREVIEW_CHARS } from "@spyglass/co
 import { Prisma } from "../generated/prisma/client.js";
 import { TIMED_OUT_REASON, type InstanceStatus, type SpanStatus, type TraceStatus } from "../model/status.js";
 import type { SqlDriver } from "../db/database.js";
+import { runSince, runUntil } from "./trace-stats.js";
 import { runSql, type Db } from "./types.js";
-import type { SpanPageRow, SpanPosition, SpanRow, TraceRow } from "../model/rows.js";
+import type { SpanPageRow, SpanPosition, SpanRow, SpanUsageColumns, TraceRow } from "../model/rows.js";
 
 // Runs (agent_instances) and spans as the trace dialect writes and reads them. A batch is written
 // by one call of the spyglass_ingest_traces function (see its migration): multi-row statements,
@@ -27,7 +28,7 @@ export interface InstanceWrite {
   metadata: string | null;
 }
 
-export interface SpanWrite {
+export interface SpanWrite extends SpanUsageColumns {
   id: string;
   parentSpanId: string | null;
   schemaName: string;
@@ -36,14 +37,6 @@ export interface SpanWrite {
   startedAt: string;
   finishedAt: string | null;
   durationMs: number | null;
-  model: string | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  totalTokens: number | null;
-  /** Decimal text, rounded to 6 places by the column. */
-  costUsd: string | null;
-  /** costUsd was computed from the model price table, not reported. */
-  costComputed: boolean;
   /** JSON text of an object; null = not given. */
   payload: string | null;
   resultPayload: string | null;
@@ -162,9 +155,9 @@ export function traceStatusCondition(status: TraceStatus): Prisma.Sql {
     case "completed":
       return Prisma.sql`i.status = 'complete'`;
     case "timed_out":
-      return Prisma.sql`(i.status = 'terminated' AND i.termination_reason = ${TIMED_OUT_REASON})`;
+      return Prisma.sql`i.status = 'terminated'`;
     case "failed":
-      return Prisma.sql`(i.status IN ('failed', 'cancelled') OR (i.status = 'terminated' AND i.termination_reason IS DISTINCT FROM ${TIMED_OUT_REASON}))`;
+      return Prisma.sql`i.status IN ('failed', 'cancelled')`;
   }
 }
 
@@ -208,8 +201,8 @@ function traceWhere(accountId: string, f: TraceFilters): Prisma.Sql {
   if (f.status !== undefined) parts.push(traceStatusCondition(f.status));
   if (f.success !== undefined) parts.push(Prisma.sql`i.success = ${f.success}`);
   if (f.outcome !== undefined) parts.push(Prisma.sql`i.outcome = ${f.outcome}`);
-  if (f.startedFrom !== undefined) parts.push(Prisma.sql`i.started_at >= ${f.startedFrom}`);
-  if (f.startedTo !== undefined) parts.push(Prisma.sql`i.started_at <= ${f.startedTo}`);
+  if (f.startedFrom !== undefined) parts.push(runSince(f.startedFrom));
+  if (f.startedTo !== undefined) parts.push(runUntil(f.startedTo));
   if (f.minDurationMs !== undefined) parts.push(Prisma.sql`i.duration_ms >= ${f.minDurationMs}`);
   if (f.maxDurationMs !== undefined) parts.push(Prisma.sql`i.duration_ms <= ${f.maxDurationMs}`);
   if (f.q !== undefined && f.q !== "") {
@@ -244,6 +237,21 @@ export const tracesRepository = {
     ]);
   },
 
+  /**
+   * A run's effective totals recomputed from its llm spans (unless the client reported them): after
+   * a Prefactor span write that brought tokens or a cost. Recomputed rather than added to, so a
+   * lost update heals with the run's next one.
+   */
+  async refreshTotals(sql: SqlDriver, accountId: string, runId: string): Promise<void> {
+    await sql.query(
+      `UPDATE agent_instances i SET total_tokens = s.tokens, total_cost_usd = s.cost, updated_at = now()
+       FROM (SELECT SUM(total_tokens)::bigint AS tokens, SUM(cost_usd) AS cost FROM spans
+             WHERE account_id = $1 AND agent_instance_id = $2 AND schema_name = 'llm') s
+       WHERE i.account_id = $1 AND i.id = $2 AND NOT i.totals_explicit`,
+      [accountId, runId],
+    );
+  },
+
   // The dashboard's reads run on the plain driver (runSql): they are the hot reads, and Prisma's
   // per-query machinery cost more than the queries. Casts keep every value's type as declared.
 
@@ -271,24 +279,31 @@ export const tracesRepository = {
    * Up to `limit` spans of a run in waterfall order (started_at, else inserted_at, ascending, then
    * id), after `after`; input, output and metadata summarised by the database.
    */
-  listSpanPage(sql: SqlDriver, accountId: string, traceId: string, after: SpanPosition | null, limit: number) {
+  listSpanPage(sql: SqlDriver, accountId: string, traceId: string, after: SpanPosition | null, limit: number, payloads: boolean) {
     const sortKey = Prisma.sql`COALESCE(started_at, inserted_at)`;
     const start = after === null ? Prisma.empty : Prisma.sql`AND (${sortKey}, id) > (${after.startedAt}::timestamptz, ${after.id})`;
-    // The page is chosen on keys alone, so only its own spans' JSON is ever turned into text.
-    return runSql<SpanPageRow>(sql, Prisma.sql`
-      SELECT ${SPAN_COLUMNS},
+    // Without payloads no JSON column is read at all: the tree of a large run for a waterfall.
+    const json = payloads
+      ? Prisma.sql`
         ${summarised(Prisma.sql`s.payload`, Prisma.sql`t.payload`)} AS payload,
         ${summarised(Prisma.sql`s.result_payload`, Prisma.sql`t.result_payload`)} AS "resultPayload",
         ${summarised(Prisma.sql`s.metadata`, Prisma.sql`t.metadata`)} AS metadata,
         COALESCE(octet_length(t.payload) > ${AV_TRUNCATE_OVER_BYTES} OR octet_length(t.result_payload) > ${AV_TRUNCATE_OVER_BYTES}
-          OR octet_length(t.metadata) > ${AV_TRUNCATE_OVER_BYTES}, false) AS truncated
+          OR octet_length(t.metadata) > ${AV_TRUNCATE_OVER_BYTES}, false) AS truncated`
+      : Prisma.sql`NULL::jsonb AS payload, NULL::jsonb AS "resultPayload", NULL::jsonb AS metadata, true AS truncated`;
+    const text = payloads
+      ? Prisma.sql`CROSS JOIN LATERAL (SELECT s.payload::text AS payload, s.result_payload::text AS result_payload, s.metadata::text AS metadata OFFSET 0) t`
+      : Prisma.empty;
+    // The page is chosen on keys alone, so only its own spans' JSON is ever turned into text.
+    return runSql<SpanPageRow>(sql, Prisma.sql`
+      SELECT ${SPAN_COLUMNS}, ${json}
       FROM (
         SELECT id, ${sortKey} AS sort_key FROM spans
         WHERE account_id = ${accountId} AND agent_instance_id = ${traceId} ${start}
         ORDER BY ${sortKey} ASC, id ASC LIMIT ${limit}
       ) page
       JOIN spans s ON s.account_id = ${accountId} AND s.id = page.id
-      CROSS JOIN LATERAL (SELECT s.payload::text AS payload, s.result_payload::text AS result_payload, s.metadata::text AS metadata OFFSET 0) t
+      ${text}
       ORDER BY page.sort_key ASC, page.id ASC`);
   },
 
@@ -328,13 +343,16 @@ export const tracesRepository = {
 
   /**
    * Marks every open run (all accounts) without activity since `cutoff` as terminated/timed_out
-   * and closes its open spans (pending -> cancelled, active -> failed), in one statement.
+   * and closes its open spans (pending -> cancelled, active -> failed), in one statement; both are
+   * marked provisional (real terminal data replaces them). Ends are never before starts (a start
+   * may lie up to a day ahead of the server's clock).
    */
   async sweepStaleRuns(db: Db, now: Date, cutoff: Date): Promise<{ runs: number; spans: number }> {
     const [row] = await db.$queryRaw<{ runs: number; spans: number }[]>`
       WITH swept AS (
         UPDATE agent_instances SET
-          status = 'terminated', termination_reason = ${TIMED_OUT_REASON}, finished_at = ${now},
+          status = 'terminated', termination_reason = ${TIMED_OUT_REASON}, provisional_end = true,
+          finished_at = GREATEST(${now}::timestamptz, started_at),
           duration_ms = CASE WHEN started_at IS NULL THEN duration_ms
                              ELSE LEAST(GREATEST(EXTRACT(EPOCH FROM (${now}::timestamptz - started_at)) * 1000, 0), 2147483647)::int END,
           updated_at = ${now}
@@ -344,25 +362,27 @@ export const tracesRepository = {
         UPDATE spans s SET
           status = CASE WHEN s.status = 'pending' THEN 'cancelled' ELSE 'failed' END,
           started_at = COALESCE(s.started_at, ${now}),
-          finished_at = ${now},
+          finished_at = GREATEST(${now}::timestamptz, s.started_at),
           duration_ms = CASE WHEN s.started_at IS NULL THEN 0
                              ELSE LEAST(GREATEST(EXTRACT(EPOCH FROM (${now}::timestamptz - s.started_at)) * 1000, 0), 2147483647)::int END,
+          provisional_end = true,
           updated_at = ${now}
         FROM swept
         WHERE s.account_id = swept.account_id AND s.agent_instance_id = swept.id AND s.status IN ${OPEN_SPAN}
         RETURNING 1
       ), stragglers AS (
-        -- Spans that landed on a run just as it was terminated (span writes do not lock the run)
-        -- or were reported open after it timed out: closed like the run's other open spans.
+        -- Spans that landed on a run just as it finished or was terminated (span writes do not lock
+        -- the run): closed like the run's other open spans. Every end of a run marks its activity.
         UPDATE spans s SET
           status = CASE WHEN s.status = 'pending' THEN 'cancelled' ELSE 'failed' END,
           started_at = COALESCE(s.started_at, ${now}),
-          finished_at = ${now},
+          finished_at = GREATEST(${now}::timestamptz, s.started_at),
           duration_ms = CASE WHEN s.started_at IS NULL THEN 0
                              ELSE GREATEST(EXTRACT(EPOCH FROM (${now}::timestamptz - s.started_at)) * 1000, 0)::bigint END,
+          provisional_end = i.provisional_end,
           updated_at = ${now}
         FROM agent_instances i
-        WHERE i.status = 'terminated' AND i.last_activity_at >= ${now}::timestamptz - interval '1 day'
+        WHERE i.status IN ('complete', 'failed', 'cancelled', 'terminated') AND i.last_activity_at >= ${now}::timestamptz - interval '1 hour'
           AND s.account_id = i.account_id AND s.agent_instance_id = i.id AND s.status IN ${OPEN_SPAN}
         RETURNING 1
       )
