@@ -15,6 +15,15 @@ const rejectNulInUrl: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** While the embedded database's disk is nearly full, writes get 503 (see DiskSpaceGuard); reads go on. */
+function refuseWritesWithoutSpace(services: Services): RequestHandler {
+  return (req, _res, next) => {
+    const error = req.method === "GET" || req.method === "HEAD" ? undefined : services.spaceError();
+    if (error) throw error;
+    next();
+  };
+}
+
 /**
  * What every request of both dialects goes through before its route, in order: URL sanity, the
  * JSON body, the token, the token's rate limit. Each dialect router mounts this first and its own
@@ -27,5 +36,6 @@ export function ingress(services: Services, config: Config, options: { recallTok
     ...jsonBody(config.JSON_BODY_LIMIT_BYTES),
     authenticate(services.accounts, { recall: options.recallToken }),
     rateLimit(services.rateLimiter),
+    refuseWritesWithoutSpace(services),
   ];
 }
