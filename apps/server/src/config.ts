@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 const intFrom = (min: number, max: number) =>
@@ -20,6 +21,16 @@ const postgresUrl = z
     }
   }, "expected a URL such as postgresql://user:password@host:5432/database");
 
+/** Express's "trust proxy" values Spyglass accepts: a hop count, or a list of addresses, subnets and named ranges. */
+function isTrustProxy(value: string): boolean {
+  if (/^\d{1,2}$/.test(value)) return true;
+  return value.split(",").every((part) => {
+    const [address, prefix, extra] = part.trim().split("/");
+    if (["loopback", "linklocal", "uniquelocal"].includes(address!) && prefix === undefined) return true;
+    return isIP(address!) !== 0 && extra === undefined && (prefix === undefined || /^\d{1,3}$/.test(prefix));
+  });
+}
+
 /** Every setting the server reads from the environment. Nothing else reads process.env. */
 export const ConfigSchema = z.object({
   PORT: intFrom(0, 65535).default(3000),
@@ -41,7 +52,14 @@ export const ConfigSchema = z.object({
   SWEEP_INTERVAL_MS: intFrom(1000, 24 * 3_600_000).default(60_000),
   EVENT_LIMIT_MONTHLY: intFrom(1, Number.MAX_SAFE_INTEGER).optional(),
   RATE_LIMIT_PER_MINUTE: intFrom(0, 10_000_000).default(60_000),
+  AUTH_FAILURES_PER_MINUTE: intFrom(0, 10_000_000).default(300),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .refine(isTrustProxy, "expected a hop count, or addresses, subnets, loopback, linklocal or uniquelocal separated by commas")
+    .optional(),
   WEB_CONCURRENCY: intFrom(1, 64).default(1),
+  SPYGLASS_WEB_DIR: z.string().min(1).optional(),
 }).refine((c) => c.WEB_CONCURRENCY === 1 || c.DATABASE_URL !== undefined, {
   path: ["WEB_CONCURRENCY"],
   message: "more than one server process needs DATABASE_URL (the embedded database belongs to one process)",

@@ -42,10 +42,17 @@ function busy(us: number): number {
   return x;
 }
 
-async function timeLoop(body: (i: number) => Promise<unknown>): Promise<number> {
+/** Wall time and this process's CPU time (user + system) of `work`, in ms. */
+async function timed(work: () => Promise<unknown>): Promise<{ wall: number; cpu: number }> {
+  const cpu = process.cpuUsage();
   const start = performance.now();
+  await work();
+  const used = process.cpuUsage(cpu);
+  return { wall: performance.now() - start, cpu: (used.user + used.system) / 1000 };
+}
+
+async function loop(body: (i: number) => Promise<unknown>): Promise<void> {
   for (let i = 0; i < SPANS; i++) await body(i);
-  return performance.now() - start;
 }
 
 function median(values: number[]): number {
@@ -53,26 +60,39 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
+/**
+ * The same loop bare and traced, alternating. Wall time is what the agent waits; CPU time is
+ * what the SDK costs, and much less disturbed by other work on a shared machine. The traced CPU
+ * includes the flush that follows the loop, so sending every span is paid for, not only recording.
+ */
 async function measure(baseUrl: string, workUs: number) {
   const work = async (i: number) => (workUs > 0 ? busy(workUs) : i);
-  const bare: number[] = [];
-  const traced: number[] = [];
-  const flushes: number[] = [];
+  const rows: { bare: { wall: number; cpu: number }; traced: { wall: number; cpu: number }; flush: { wall: number; cpu: number } }[] = [];
   let stats;
   for (let round = 0; round < ROUNDS; round++) {
-    bare.push(await timeLoop(work));
+    const bare = await timed(() => loop(work));
     // A queue that holds everything: dropping would be cheaper than sending and flatter the figure.
     const sg = new Spyglass({ baseUrl, token: "bench", agent: "bench", maxQueueSize: SPANS * 2 });
-    traced.push(await sg.run((run) => timeLoop((i) => run.span({ type: "tool" }, () => work(i)))));
-    const start = performance.now();
-    await sg.flush();
-    flushes.push(performance.now() - start);
+    const traced = await timed(() => sg.run((run) => loop((i) => run.span({ type: "tool" }, () => work(i)))));
+    const flush = await timed(() => sg.flush());
     stats = sg.stats();
     await sg.shutdown();
+    rows.push({ bare, traced, flush });
   }
-  const b = median(bare);
-  const t = median(traced);
-  return { bareMs: b, tracedMs: t, perSpanUs: ((t - b) * 1000) / SPANS, slowdownPct: ((t - b) / b) * 100, flushMs: median(flushes), stats };
+  const bareWall = median(rows.map((r) => r.bare.wall));
+  const tracedWall = median(rows.map((r) => r.traced.wall));
+  const bareCpu = median(rows.map((r) => r.bare.cpu));
+  const sdkCpu = median(rows.map((r) => r.traced.cpu + r.flush.cpu - r.bare.cpu));
+  return {
+    bareWall,
+    tracedWall,
+    wallUs: ((tracedWall - bareWall) * 1000) / SPANS,
+    wallPct: ((tracedWall - bareWall) / bareWall) * 100,
+    cpuUs: (sdkCpu * 1000) / SPANS,
+    cpuPct: (sdkCpu / bareCpu) * 100,
+    flushMs: median(rows.map((r) => r.flush.wall)),
+    stats,
+  };
 }
 
 async function main() {
@@ -85,13 +105,13 @@ async function main() {
     console.log(`  Node ${process.version}, ${availableParallelism()} cores, load average ${loadavg()[0]!.toFixed(1)}`);
     const empty = await measure(baseUrl, 0);
     console.log(
-      `  empty spans:        ${empty.perSpanUs.toFixed(2)} µs per span ` +
-        `(bare loop ${empty.bareMs.toFixed(0)} ms, traced ${empty.tracedMs.toFixed(0)} ms; then flush ${empty.flushMs.toFixed(0)} ms; sent ${empty.stats?.sent}, dropped ${empty.stats?.dropped})`,
+      `  SDK cost per span:  ${empty.cpuUs.toFixed(2)} µs CPU (recording, batching, serializing, sending), ${empty.wallUs.toFixed(2)} µs wall ` +
+        `[empty spans: bare loop ${empty.bareWall.toFixed(0)} ms, traced ${empty.tracedWall.toFixed(0)} ms, then flush ${empty.flushMs.toFixed(0)} ms; sent ${empty.stats?.sent}, dropped ${empty.stats?.dropped}]`,
     );
     const small = await measure(baseUrl, WORK_US);
     console.log(
-      `  ${WORK_US} µs spans:       slowdown ${small.slowdownPct.toFixed(2)} % ` +
-        `(bare ${small.bareMs.toFixed(0)} ms, traced ${small.tracedMs.toFixed(0)} ms, ${small.perSpanUs.toFixed(2)} µs per span; sent ${small.stats?.sent}, dropped ${small.stats?.dropped})`,
+      `  ${SPANS.toLocaleString()}-span loop: slowdown ${small.cpuPct.toFixed(2)} % CPU, ${small.wallPct.toFixed(2)} % wall ` +
+        `[spans of ${WORK_US} µs work: bare ${small.bareWall.toFixed(0)} ms, traced ${small.tracedWall.toFixed(0)} ms; sent ${small.stats?.sent}, dropped ${small.stats?.dropped}]`,
     );
   } finally {
     sink.kill();
@@ -110,7 +130,7 @@ async function main() {
   const before = process.memoryUsage();
   const sg = new Spyglass({ baseUrl: `http://127.0.0.1:${down}`, agent: "bench", initialRetryDelayMs: 50, maxRetryDelayMs: 200 });
   const payload = { query: "x".repeat(200) };
-  const downMs = await sg.run((run) => timeLoop((i) => run.span({ type: "tool", input: payload }, async () => ({ i }))));
+  const { wall: downMs } = await timed(() => sg.run((run) => loop((i) => run.span({ type: "tool", input: payload }, async () => ({ i })))));
   await new Promise((r) => setTimeout(r, 2000));
   gc();
   const after = process.memoryUsage();

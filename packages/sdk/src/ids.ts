@@ -59,3 +59,20 @@ export function pfid(partition: number, timestampMs = Date.now()): string {
   for (let i = 0; i < 16; i++) suffix[i] = CODES[bytes[i]! & 31]!;
   return prefix(partition, timestampMs) + String.fromCharCode(...suffix);
 }
+
+let isoSecond = -1;
+let isoPrefix = "";
+
+/**
+ * Date.now() as ISO 8601. Spans start and end many times per second, and toISOString() was one
+ * of the larger costs of recording one: the part up to the second is reused while it holds.
+ */
+export function isoNow(ms = Date.now()): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== isoSecond) {
+    isoSecond = second;
+    isoPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const millis = ms - second * 1000;
+  return `${isoPrefix}${millis < 10 ? "00" : millis < 100 ? "0" : ""}${millis}Z`;
+}

@@ -14,7 +14,9 @@ export type Work =
   | { kind: "bulk"; seq: number; run: RunLink; item: BulkItem; frozen: boolean }
   | { kind: "outcome"; seq: number; run: RunLink; body: Schemas["AvOutcomeUpdate"]; frozen: boolean };
 
-type NewWork = Work extends infer W ? (W extends Work ? Omit<W, "seq" | "frozen"> : never) : never;
+/** Work as the tracer hands it over; the queue numbers and freezes it. */
+type NewWork = DistributiveOmit<Work, "seq" | "frozen">;
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 export interface SenderOptions {
   client: SpyglassClient;
@@ -42,8 +44,12 @@ export interface SenderStats {
 
 type Step = { retryInMs?: number };
 
-/** Prefactor error codes that mean "the server failed", not "the request is wrong": worth a retry. */
-const TRANSIENT_CODES = new Set(["unexpected", "unknown"]);
+/**
+ * Prefactor error codes that mean "not now", not "the request is wrong": worth a retry. The server
+ * answers a database outage (`unavailable`) and the quota (`rate_limited`) for the whole request,
+ * with Retry-After; should an item carry one, it is retried all the same.
+ */
+const TRANSIENT_CODES = new Set(["unexpected", "unknown", "unavailable", "rate_limited"]);
 /** Retry-After beyond this is taken as this: the queue is bounded, waiting longer only loses more. */
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
 
@@ -288,6 +294,8 @@ export class Sender {
       return {};
     }
     for (const work of batch) {
+      // A refused registration takes the rest of its run out of the queue with it.
+      if (this.queue[this.head] !== work) continue;
       this.refuse(work, new SpyglassError("rejected", `the server refused the request with ${status}`, { status, body: error, item: work }));
     }
     return {};

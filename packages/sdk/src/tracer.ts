@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createSpyglassClient, type Schemas } from "@spyglass/client";
 import { SpyglassError } from "./errors.js";
-import { pfid, randomPartition } from "./ids.js";
+import { isoNow, pfid, randomPartition } from "./ids.js";
 import { Sender, type BulkItem, type RunLink, type SenderStats, type Work } from "./sender.js";
 import { withReservedKeys } from "./span-types.js";
 
@@ -106,6 +106,8 @@ interface Context {
 /** A JSON object copy of `value`: objects as they serialize, anything else as `{ value }`. */
 function toJsonObject(value: unknown): JsonObject {
   if (value === undefined) return {};
+  // Scalars need no copy: the JSON round trip below is for objects the agent may still mutate.
+  if (value === null || typeof value === "string" || typeof value === "boolean" || (typeof value === "number" && Number.isFinite(value))) return { value };
   let copy: unknown;
   try {
     copy = JSON.parse(JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v)) ?? "null");
@@ -306,7 +308,7 @@ export class Spyglass {
     if (!this.sender) return DISABLED_RUN;
     const state: RunState = { id: pfid(this.partition), dead: false, enabled: true };
     this.guard(() => {
-      const at = new Date().toISOString();
+      const at = isoNow();
       const registered = this.bulk(state, {
         _type: "agent_instances/register",
         idempotency_key: `${state.id}.r`,
@@ -331,7 +333,7 @@ export class Spyglass {
         idempotency_key: `${run.id}.f`,
         agent_instance_id: run.id,
         status,
-        timestamp: new Date().toISOString(),
+        timestamp: isoNow(),
       } satisfies BulkItem & Schemas["FinishInstance"]);
     });
   }
@@ -354,7 +356,7 @@ export class Spyglass {
         payload: asJsonField(payload),
         id: state.id,
         parent_span_id: parent ? parent.id : null,
-        started_at: new Date().toISOString(),
+        started_at: isoNow(),
       };
       state.create = this.bulk(run, { _type: "agent_spans/create", idempotency_key: `${state.id}.c`, details });
       state.dropped = state.create === null;
@@ -376,7 +378,7 @@ export class Spyglass {
           cost_usd: usage.costUsd === undefined ? null : String(usage.costUsd),
         };
       }
-      const at = new Date().toISOString();
+      const at = isoNow();
       const create = state.create;
       state.create = null;
       if (create && !create.frozen) {

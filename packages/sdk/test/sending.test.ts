@@ -148,13 +148,13 @@ describe("retries", () => {
       { itemFails: 3 },
       { drop: "after" },
     );
-    const started = Date.now();
     const results = await Promise.all([work(sg, 30), work(sg, 30), work(sg, 30)]);
     expect(results).toEqual([0, 1, 2].map(() => Array.from({ length: 30 }, (_, i) => i)));
     await sg.flush();
     expect(f.commands).toEqual([]);
-    // The 429 asked for a second: nothing was sent sooner than that after it.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    // The 429 asked for a second: nothing was sent sooner than that after it (the backoff alone is ≤ 100 ms).
+    const limited = f.served.findIndex((s) => s.command && "status" in s.command && s.command.status === 429);
+    expect(f.served[limited + 1]!.at - f.served[limited]!.at).toBeGreaterThanOrEqual(950);
     expectExactlyOnce(f, 93);
     for (const type of ["agent_instances/register", "agent_instances/start", "agent_instances/finish"]) {
       expect(f.log.filter((i) => i._type === type)).toHaveLength(3);
@@ -194,6 +194,25 @@ describe("retries", () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ kind: "rejected", code: "invalid_value" });
     expect(sg.stats()).toMatchObject({ sent: 4, failed: 1 });
+  });
+});
+
+describe("refusals", () => {
+  it("gives up a request the server refuses as a whole (401), counts each item once, and goes on with later runs", async () => {
+    const f = await fake();
+    const errors: SpyglassError[] = [];
+    const sg = tracer(f, { flushIntervalMs: 60_000 }, errors);
+    f.commands.push({ status: 401 });
+    await Promise.all([work(sg, 1), work(sg, 1)]);
+    await sg.flush();
+    expect(f.log).toEqual([]);
+    // Two runs of register, start, 2 spans, finish.
+    expect(sg.stats()).toMatchObject({ queued: 0, sent: 0, failed: 10, dropped: 0 });
+    expect(errors.every((e) => e.kind === "rejected" && e.status === 401)).toBe(true);
+    await work(sg, 1);
+    await sg.flush();
+    expect(f.log).toHaveLength(5);
+    expect(f.refused).toEqual([]);
   });
 });
 
@@ -393,5 +412,25 @@ describe("the agent's code", () => {
     } finally {
       restore();
     }
+  });
+});
+
+describe("a script that never calls shutdown()", () => {
+  it("still sends what it recorded before the process exits, and then exits", async () => {
+    const f = await fake();
+    const { spawn } = await import("node:child_process");
+    const script = `
+      import { Spyglass } from "./src/index.ts";
+      const sg = new Spyglass({ agent: "no-shutdown", flushIntervalMs: 60_000 });
+      await sg.run((run) => run.span({ type: "tool" }, async () => 1));
+    `;
+    const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@spyglass/source", "--input-type=module", "-e", script], {
+      cwd: new URL("..", import.meta.url).pathname,
+      env: { PATH: process.env.PATH, SPYGLASS_BASE_URL: f.baseUrl, SPYGLASS_TOKEN: "t" },
+      stdio: "inherit",
+    });
+    const code = await new Promise((resolve) => child.on("exit", resolve));
+    expect(code).toBe(0);
+    expect(f.log.map((i) => i._type)).toEqual(["agent_instances/register", "agent_instances/start", "agent_spans/create", "agent_instances/finish"]);
   });
 });

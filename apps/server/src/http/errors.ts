@@ -62,7 +62,8 @@ function statusOf(error: AppError): number {
   return error.details.status ?? errorStatus[error.code];
 }
 
-function prepare(res: Response, error: AppError): number {
+/** Sets the headers an error carries (Retry-After) and returns its HTTP status. */
+export function prepareError(res: Response, error: AppError): number {
   if (error.details.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(error.details.retryAfterSeconds));
   return statusOf(error);
 }
@@ -87,13 +88,13 @@ export function agentvistaBody(error: AppError): AvError {
 /** The Prefactor dialect's one error mapper. */
 export const prefactorErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const error = toAppError(err, req);
-  res.status(prepare(res, error)).json(prefactorEnvelope(error));
+  res.status(prepareError(res, error)).json(prefactorEnvelope(error));
 };
 
 /** The AgentVista dialect's one error mapper. */
 export const agentvistaErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const error = toAppError(err, req);
-  res.status(prepare(res, error)).json(agentvistaBody(error));
+  res.status(prepareError(res, error)).json(agentvistaBody(error));
 };
 
 export const routeNotFound: RequestHandler = (req, _res, next) => {

@@ -34,10 +34,14 @@ export interface SpanRow {
   outputTokens: number | null;
   totalTokens: number | null;
   costUsd: string | null;
+  costComputed: boolean;
   payload: Record<string, unknown>;
   resultPayload: Record<string, unknown> | null;
   metadata: Record<string, unknown> | null;
   errorMessage: string | null;
+  /** Rendered from the span type's template (Prefactor spans); bounded by MAX_SUMMARY_LENGTH. */
+  summary: string | null;
+  payloadValidation: unknown;
 }
 
 /** A span as a page of a trace shows it: large JSON fields already summarised by the database. */

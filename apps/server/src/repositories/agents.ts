@@ -38,21 +38,21 @@ export const agentsRepository = {
   create(db: Db, data: { id: string; accountId: string; name: string; description?: string | null; externalIdentifier?: string | null }) {
     return db.agent.create({ data });
   },
-  update(db: Db, id: string, data: { name?: string; description?: string | null; retired?: boolean }) {
-    return db.agent.update({ where: { id }, data });
+  update(db: Db, accountId: string, id: string, data: { name?: string; description?: string | null; retired?: boolean }) {
+    return db.agent.update({ where: { accountId_id: { accountId, id } }, data });
   },
   /**
    * Makes the version the agent's current one, unless it already is: a run registered with the
    * agent's current version (the common case) neither writes nor locks the agent's row, so the
    * registrations of one agent's concurrent runs do not queue on it until each commits.
    */
-  async setCurrent(db: Db, id: string, versionId: string, schemaVersionId: string): Promise<void> {
+  async setCurrent(db: Db, accountId: string, id: string, versionId: string, schemaVersionId: string): Promise<void> {
     await db.$executeRaw`
       UPDATE agents SET current_version_id = ${versionId}, current_schema_version_id = ${schemaVersionId}, updated_at = now()
-      WHERE id = ${id} AND (current_version_id IS DISTINCT FROM ${versionId} OR current_schema_version_id IS DISTINCT FROM ${schemaVersionId})`;
+      WHERE account_id = ${accountId} AND id = ${id} AND (current_version_id IS DISTINCT FROM ${versionId} OR current_schema_version_id IS DISTINCT FROM ${schemaVersionId})`;
   },
-  delete(db: Db, id: string) {
-    return db.agent.delete({ where: { id } });
+  delete(db: Db, accountId: string, id: string) {
+    return db.agent.delete({ where: { accountId_id: { accountId, id } } });
   },
   /** Instance counts by status for the given agents, in one grouped query. */
   instanceCounts(db: Db, accountId: string, agentIds: string[]) {

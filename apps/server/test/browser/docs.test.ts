@@ -1,14 +1,11 @@
-import { existsSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable as available, chromiumPath, launchChromium } from "../helpers/browser.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 
-// Debian's Chromium (.ci/run installs it). Never a downloaded browser build.
-const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const available = existsSync(executablePath);
-if (!available && process.env.CI) throw new Error(`Chromium not found at ${executablePath}; CI must install it`);
+if (!available && process.env.CI) throw new Error(`Chromium not found at ${chromiumPath}; CI must install it`);
 
 let ctx: TestContext;
 let server: Server;
@@ -21,10 +18,7 @@ beforeAll(async () => {
   server = ctx.app.listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -39,6 +33,11 @@ describe.skipIf(!available)("GET /docs in a real browser", () => {
     page.on("request", (req) => {
       if (!req.url().startsWith(baseUrl) && !req.url().startsWith("data:")) foreign.push(req.url());
     });
+    // Anything the page's CSP blocks is reported on the console.
+    const blocked: string[] = [];
+    page.on("console", (msg) => {
+      if (/Content Security Policy/i.test(msg.text())) blocked.push(msg.text());
+    });
     await page.goto(`${baseUrl}/docs`);
     await page.getByText("Spyglass API", { exact: false }).first().waitFor({ timeout: 20_000 });
     await page.locator(".opblock").first().waitFor({ timeout: 20_000 });
@@ -46,6 +45,14 @@ describe.skipIf(!available)("GET /docs in a real browser", () => {
     expect(operations.some((p) => p.includes("/api/v1/agent_spans"))).toBe(true);
     expect(operations.some((p) => p.includes("/api/v1/ping"))).toBe(true);
     expect(foreign).toEqual([]);
+    expect(blocked).toEqual([]);
+    // Authorizing must not leave the token in localStorage (persistAuthorization is off).
+    await page.locator("button.authorize").first().click();
+    await page.locator(".modal-ux input").first().fill("sg_secret_token_for_docs_test");
+    await page.locator(".modal-ux button.authorize").first().click();
+    const stored = await page.evaluate<string>("JSON.stringify(Object.entries(window.localStorage))");
+    expect(stored).not.toContain("sg_secret_token_for_docs_test");
+    expect(blocked).toEqual([]);
     await page.close();
   });
 });

@@ -4,7 +4,8 @@
  * never stored (so never replayed); expired records are purged in the background.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiTokenCreatedSchema, AvErrorSchema, buildOpenApiDocument, ErrorEnvelopeSchema } from "@spyglass/contracts";
+import { AgentResponseSchema, ApiTokenCreatedSchema, AvErrorSchema, buildOpenApiDocument, ErrorEnvelopeSchema } from "@spyglass/contracts";
+import { generatePfid, randomPartition } from "../../src/domain/shared/pfid.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 import { avKey, bearer, traceItem } from "../helpers/agentvista.js";
 import { api, registerInstance, seedSchemaVersion, startedInstance } from "../helpers/prefactor.js";
@@ -293,5 +294,64 @@ describe("an agent_deployment token", () => {
     expect((await api(ctx).get(`/agent_spans/${other.span}`).expect(200)).body.details.status).toBe("active");
     // Its own: fine.
     await d.post("/agent_spans", { details: { agent_instance_id: mine.run, schema_name: "llm", status: "active", payload: {} } }).expect(200);
+  });
+});
+
+describe("agent ids", () => {
+  it("are per account: another tenant's agent id is free, and says nothing about that tenant", async () => {
+    const id = generatePfid(randomPartition());
+    const a = await api(ctx).post("/agent", { details: { id, name: "tenant-a-agent" } }).expect(200);
+    expect(AgentResponseSchema.parse(a.body).details.id).toBe(id);
+    const other = await ctx.newAccount("agent-ids");
+    const b = api(ctx, other.token);
+    const created = AgentResponseSchema.parse((await b.post("/agent", { details: { id, name: "tenant-b-agent" } }).expect(200)).body).details;
+    expect(created).toMatchObject({ id, name: "tenant-b-agent", account_id: other.accountId });
+    // Within one account the id is still unique.
+    expect(errorOf((await b.post("/agent", { details: { id, name: "tenant-b-again" } }).expect(409)).body).code).toBe("invalid_action");
+
+    // Each tenant works with its own agent of that id, in both dialects.
+    await b.put(`/agent/${id}`, { details: { description: "b's" } }).expect(200);
+    await b.post(`/agent/${id}/retire`, {}).expect(200);
+    await b.post(`/agent/${id}/reinstate`, {}).expect(200);
+    await registerInstance(ctx, { agent_id: id, agent_version: { external_identifier: "1" } }, other.token);
+    expect(AgentResponseSchema.parse((await api(ctx).get(`/agent/${id}`).expect(200)).body).details).toMatchObject({ name: "tenant-a-agent", description: null, status: "pending" });
+    const avB = await ctx.http().get(`/api/v1/agents/${id}`).set(bearer(other.token)).expect(200);
+    expect(avB.body).toMatchObject({ name: "tenant-b-agent", total_runs: 1 });
+    const avA = await ctx.http().get(`/api/v1/agents/${id}`).set(bearer(ctx.token)).expect(200);
+    expect(avA.body).toMatchObject({ name: "tenant-a-agent", total_runs: 0 });
+    const traces = await ctx.http().get("/api/v1/dashboard/traces").set(bearer(other.token)).expect(200);
+    expect(traces.body.results.map((t: { agent_name: string }) => t.agent_name)).toEqual(["tenant-b-agent"]);
+    await api(ctx).delete(`/agent/${id}`, {}).expect(200);
+    expect(AgentResponseSchema.parse((await b.get(`/agent/${id}`).expect(200)).body).details.name).toBe("tenant-b-agent");
+  });
+});
+
+describe("client strings used as keys", () => {
+  it("a /bulk item keyed __proto__ runs once and its output is in the response", async () => {
+    const run = await startedInstance(ctx, { agent_version: { name: "proto-bot", external_identifier: "1" } });
+    const items = [
+      { _type: "agent_spans/create", idempotency_key: "__proto__", details: { agent_instance_id: run.id, schema_name: "llm", status: "active", payload: { n: 1 } } },
+      { _type: "agent_spans/create", idempotency_key: "constructor", details: { agent_instance_id: run.id, schema_name: "llm", status: "active", payload: { n: 2 } } },
+      { _type: "agent_instances/finish", idempotency_key: "toString", agent_instance_id: run.id },
+    ];
+    const res = await api(ctx).post("/bulk", { items }).expect(200);
+    const outputs = JSON.parse(res.text, (_key, value) => value).outputs as Record<string, { status: string; details: { id: string } }>;
+    expect(Object.keys(outputs)).toEqual(["__proto__", "constructor", "toString"]);
+    expect(Object.getOwnPropertyDescriptor(outputs, "__proto__")?.value.status).toBe("success");
+    const spanId = Object.getOwnPropertyDescriptor(outputs, "__proto__")!.value.details.id as string;
+    await api(ctx).get(`/agent_spans/${spanId}`).expect(200);
+    // Replayed on retry, the same bytes, nothing run twice.
+    const again = await api(ctx).post("/bulk", { items }).expect(200);
+    expect(again.text).toBe(res.text);
+    expect(await ctx.db.prisma.span.count({ where: { agentInstanceId: run.id } })).toBe(2);
+  });
+
+  it("a span type named __proto__ is refused, not silently lost", async () => {
+    const res = await api(ctx).post("/agent_instance/register", {
+      agent_version: { name: "proto-types", external_identifier: "1" },
+      agent_schema_version: { external_identifier: "s", span_type_schemas: [{ name: "__proto__", params_schema: {} }] },
+    });
+    expect(res.status).toBe(400);
+    expect(errorOf(res.body).code).toBe("invalid_value");
   });
 });

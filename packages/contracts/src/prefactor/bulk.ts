@@ -28,12 +28,13 @@ export const BulkRequestSchema = z
   .strict()
   .openapi("BulkRequest");
 
+/** One item's output: its own success or error envelope. */
+export const BulkOutputSchema = z.union([z.object({ status: z.literal("success"), details: z.record(z.string(), z.unknown()) }), ErrorEnvelopeSchema]);
+export type BulkOutput = z.infer<typeof BulkOutputSchema>;
+
 export const BulkResponseSchema = z
   .object({
     status: z.literal("success"),
-    outputs: z.record(
-      z.string(),
-      z.union([z.object({ status: z.literal("success"), details: z.record(z.string(), z.unknown()) }), ErrorEnvelopeSchema]),
-    ),
+    outputs: z.record(z.string(), BulkOutputSchema).openapi({ description: "Each item's output under its idempotency_key (any string, `__proto__` included)" }),
   })
   .openapi("BulkResponse", { description: "Items run in order, each in its own transaction; processing stops at the first error." });

@@ -5,7 +5,13 @@ import { DescriptionSchema, ExternalIdentifierSchema, IdempotencyKeySchema, Json
 export const MAX_SPAN_TYPES = 200;
 export const MAX_TEMPLATE_LENGTH = 10_000;
 
-const SpanTypeNameSchema = z.string().trim().min(1, "must not be empty").max(255, "must be at most 255 characters");
+const SpanTypeNameSchema = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(255, "must be at most 255 characters")
+  // Span types are keyed by name in JSON objects (stored and answered), where this one is no key.
+  .refine((name) => name !== "__proto__", "must not be __proto__");
 const JsonSchemaSchema = JsonObjectSchema.openapi({ description: "A JSON Schema (draft-07 or 2020-12)" });
 
 export const SpanTypeSchemaInputSchema = z

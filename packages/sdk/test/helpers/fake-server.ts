@@ -6,7 +6,7 @@ type Item = Record<string, unknown> & { _type: string; idempotency_key: string }
 
 /** What the next request meets, in order; a request with no command left is served normally. */
 export type Command =
-  | { status: 500 | 502 | 503 }
+  | { status: 401 | 500 | 502 | 503 }
   | { status: 429; retryAfter: string }
   /** The connection is cut before anything is processed. */
   | { drop: "before" }
@@ -34,6 +34,8 @@ export class FakeSpyglass {
   /** Items answered with an error (other than commanded failures). */
   readonly refused: { item: Item; code: string; message: string }[] = [];
   requests = 0;
+  /** When each request arrived and the command it met. */
+  readonly served: { at: number; command: Command | undefined }[] = [];
   authorization: string | undefined;
   readonly batchSizes: number[] = [];
   readonly arrivals: number[] = [];
@@ -89,6 +91,7 @@ export class FakeSpyglass {
     this.requests++;
     this.authorization = req.headers.authorization;
     const command = this.commands.shift();
+    this.served.push({ at: Date.now(), command });
     if (command && "drop" in command && command.drop === "before") {
       req.socket.destroy();
       return;
@@ -98,7 +101,8 @@ export class FakeSpyglass {
         "content-type": "application/json",
         ...(command.status === 429 ? { "retry-after": command.retryAfter } : {}),
       });
-      res.end(JSON.stringify({ status: "error", code: "unexpected", message: "commanded failure" }));
+      const code = command.status === 401 ? "bad_authtoken" : "unexpected";
+      res.end(JSON.stringify({ status: "error", code, message: "commanded failure" }));
       return;
     }
     if (command && "delayMs" in command) await new Promise((r) => setTimeout(r, command.delayMs));

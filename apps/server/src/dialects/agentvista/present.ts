@@ -12,7 +12,7 @@ import type { AgentComparison } from "../../domain/traces/analytics.js";
 import { isUsable } from "../../domain/tokens/service.js";
 import { spanTraceStatusOf, traceStatusOf } from "../../model/status.js";
 import type { AgentRunStats, SpanPageRow, SpanRow, TraceRow } from "../../model/rows.js";
-import { iso } from "../shared.js";
+import { iso, validationOf } from "../shared.js";
 
 // Rows of the one domain model, as the AgentVista wire format shows them.
 
@@ -57,10 +57,13 @@ export function presentSpan(row: SpanRow): AvSpan {
     output_tokens: row.outputTokens,
     total_tokens: row.totalTokens,
     cost_usd: row.costUsd,
+    cost_computed: row.costComputed,
     input: asObject(row.payload),
     output: asObject(row.resultPayload),
     metadata: asObject(row.metadata),
     error_message: row.errorMessage,
+    summary: row.summary,
+    payload_validation: validationOf(row.payloadValidation),
   };
 }
 

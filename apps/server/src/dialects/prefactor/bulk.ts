@@ -1,9 +1,11 @@
-import type { Router } from "express";
+import type { Response, Router } from "express";
 import {
   AgentSpanCreateDetailsSchema,
   AgentSpanFinishSchema,
+  BulkOutputSchema,
   BulkRequestSchema,
   BulkResponseSchema,
+  type BulkOutput,
   FinishInstanceSchema,
   IdParamSchema,
   RegisterInstanceSchema,
@@ -21,7 +23,6 @@ import { authOf } from "../../http/context.js";
 import { requireScope } from "../../domain/accounts/service.js";
 import { isTransientDatabaseError } from "../../db/transient.js";
 import { prefactorEnvelope, toAppError } from "../../http/errors.js";
-import { respond } from "../../http/respond.js";
 import { parseInput } from "../../http/validation.js";
 import { recordedSpan, runActions, writeSpanOnce } from "./runs.js";
 
@@ -87,7 +88,7 @@ async function writeSpansTogether(
   auth: AuthContext,
   items: Item[],
   first: number,
-): Promise<Record<string, unknown> | null> {
+): Promise<Map<string, unknown> | null> {
   if (!services.spans.canWriteTogether) return null;
   let writes: { key: string; fingerprint: string; act: Extract<Prepared, { span: unknown }>["span"] }[];
   try {
@@ -102,17 +103,29 @@ async function writeSpansTogether(
   if (await services.idempotency.anyUsed(auth.accountId, writes.map((w) => w.key))) return null;
   try {
     return await services.spans.together(async (spans) => {
-      const outputs: Record<string, unknown> = {};
+      const outputs = new Map<string, unknown>();
       for (const { key, fingerprint, act } of writes) {
         const record = recordedSpan(services, key, fingerprint);
         await act(spans, auth, record.idem);
-        outputs[key] = JSON.parse(record.stored().text);
+        outputs.set(key, JSON.parse(record.stored().text));
       }
       return outputs;
     });
   } catch {
     return null;
   }
+}
+
+/**
+ * The response. Its keys are the client's idempotency keys, any string, "__proto__" included: a
+ * plain object would take that one as its prototype (and zod's record drops it), so the outputs
+ * are sent as a null-prototype object, each through its contract schema.
+ */
+function sendOutputs(res: Response, outputs: Map<string, unknown>): void {
+  const byKey: Record<string, BulkOutput> = Object.create(null);
+  for (const [key, output] of outputs) byKey[key] = BulkOutputSchema.parse(output);
+  const body: z.input<typeof BulkResponseSchema> = { status: "success", outputs: byKey };
+  res.status(200).json(body);
 }
 
 /**
@@ -138,7 +151,7 @@ export function registerBulkRoutes(router: Router, services: Services): void {
       }
       keys.add(item.idempotency_key);
     }
-    const outputs: Record<string, unknown> = {};
+    const outputs = new Map<string, unknown>();
     // Items before `oneByOne` that are span writes already had their chance to go together.
     let oneByOne = 0;
     for (let index = 0; index < items.length; index++) {
@@ -148,7 +161,7 @@ export function registerBulkRoutes(router: Router, services: Services): void {
         while (end < items.length && isSpanWrite(items[end]!)) end++;
         const together = end - index > 1 ? await writeSpansTogether(services, actions, auth, items.slice(index, end), index) : null;
         if (together) {
-          Object.assign(outputs, together);
+          for (const [key, output] of together) outputs.set(key, output);
           index = end - 1;
           continue;
         }
@@ -161,17 +174,17 @@ export function registerBulkRoutes(router: Router, services: Services): void {
           "span" in action
             ? await writeSpanOnce(services, auth, item.idempotency_key, fingerprint, (a, idem) => action.span(services.spans, a, idem))
             : await services.idempotency.run(auth.accountId, item.idempotency_key, fingerprint, (tx) => action.tx(auth, tx));
-        outputs[item.idempotency_key] = JSON.parse(out.text);
+        outputs.set(item.idempotency_key, JSON.parse(out.text));
       } catch (error) {
         // The whole request is refused (503 on a database outage, 429 over the monthly quota, both
         // with Retry-After): the items before this one are recorded under their keys, so the retry
         // replays them and carries on from here.
         if (isTransientDatabaseError(error)) throw error;
         if (error instanceof AppError && error.code === "rate_limited") throw error;
-        outputs[item.idempotency_key] = prefactorEnvelope(toAppError(error, req));
+        outputs.set(item.idempotency_key, prefactorEnvelope(toAppError(error, req)));
         break;
       }
     }
-    respond(res, 200, BulkResponseSchema, { status: "success", outputs: outputs as z.input<typeof BulkResponseSchema>["outputs"] });
+    sendOutputs(res, outputs);
   });
 }

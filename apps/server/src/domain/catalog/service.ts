@@ -111,7 +111,7 @@ export class CatalogService {
     if (input.external_identifier && (await agentsRepository.findByExternalIdentifier(db, auth.accountId, input.external_identifier))) {
       throw invalidAction(`an agent with external_identifier '${input.external_identifier}' already exists`);
     }
-    if (input.id && (await db.agent.count({ where: { id: input.id } }))) throw invalidAction("an agent with this id already exists");
+    if (input.id && (await agentsRepository.findById(db, auth.accountId, input.id))) throw invalidAction("an agent with this id already exists");
     try {
       return await agentsRepository.create(db, {
         id: input.id ?? generatePfid(auth.partition),
@@ -132,7 +132,7 @@ export class CatalogService {
     if (input.name && input.name !== agent.name && (await agentsRepository.findByName(db, auth.accountId, input.name))) {
       throw invalidAction(`an agent named '${input.name}' already exists`);
     }
-    return agentsRepository.update(db, id, {
+    return agentsRepository.update(db, auth.accountId, id, {
       ...(input.name !== undefined ? { name: input.name } : {}),
       ...(input.description !== undefined ? { description: input.description } : {}),
     });
@@ -142,7 +142,7 @@ export class CatalogService {
     requireScope(auth, "admin");
     const agent = await this.getAgent(auth, id, db);
     if (agent.retired === retired) throw invalidAction(retired ? "the agent is already retired" : "the agent is not retired");
-    return agentsRepository.update(db, id, { retired });
+    return agentsRepository.update(db, auth.accountId, id, { retired });
   }
 
   async deleteAgent(auth: AuthContext, id: string, db: Db) {
@@ -152,7 +152,7 @@ export class CatalogService {
     if (counts.some((c) => c.n > 0)) throw invalidAction("the agent has agent instances");
     await db.agentVersion.deleteMany({ where: { accountId: auth.accountId, agentId: id } });
     await db.agentSchemaVersion.deleteMany({ where: { accountId: auth.accountId, agentId: id } });
-    await agentsRepository.delete(db, id);
+    await agentsRepository.delete(db, auth.accountId, id);
   }
 
   /** Agents are auto-created by name (AgentVista ingest, Prefactor register without agent_id). */
@@ -200,7 +200,7 @@ export class CatalogService {
   ) {
     requireScope(auth, "write");
     assertAgentAllowed(auth, agentId);
-    const { spanTypes, contentHash } = normalizeSpanTypes(input);
+    const { spanTypes, contentHash } = await normalizeSpanTypes(input);
     return schemaVersionsRepository.findOrCreate(db, {
       id: generatePfid(auth.partition),
       accountId: auth.accountId,
@@ -250,7 +250,7 @@ export class CatalogService {
   }
 
   /** Makes the version (and its schema version) the agent's current ones. */
-  setCurrent(agentId: string, versionId: string, schemaVersionId: string, db: Db) {
-    return agentsRepository.setCurrent(db, agentId, versionId, schemaVersionId);
+  setCurrent(auth: AuthContext, agentId: string, versionId: string, schemaVersionId: string, db: Db) {
+    return agentsRepository.setCurrent(db, auth.accountId, agentId, versionId, schemaVersionId);
   }
 }

@@ -77,7 +77,7 @@ export class InstancesService {
     // one of another version may leave either current, as it could in either order.)
     const current = agent.currentVersionId === version.id && agent.currentSchemaVersionId === schemaVersion.id;
     if (!current && (input.update_current_version !== false || !agent.currentVersionId)) {
-      await this.catalog.setCurrent(agent.id, version.id, schemaVersion.id, db);
+      await this.catalog.setCurrent(auth, agent.id, version.id, schemaVersion.id, db);
     }
     if (input.id && (await instancesRepository.findById(db, auth.accountId, input.id))) {
       throw invalidAction("an agent instance with this id already exists");

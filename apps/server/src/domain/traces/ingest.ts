@@ -1,15 +1,17 @@
 import { availableParallelism } from "node:os";
-import type { AvTraceBatchItem } from "@spyglass/contracts";
+import { MAX_SPANS_PER_RUN, type AvTraceBatchItem } from "@spyglass/contracts";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { SqlDriver } from "../../db/database.js";
 import { retryWriteConflicts, sqlState } from "../../db/transient.js";
-import { tracesRepository } from "../../repositories/traces.js";
+import { tracesRepository, type SpanWrite } from "../../repositories/traces.js";
 import type { AuthContext } from "../accounts/service.js";
 import type { CatalogService } from "../catalog/service.js";
+import type { PriceService } from "../prices/service.js";
 import type { EventQuota } from "../usage/quota.js";
 import { generatePfid } from "../shared/pfid.js";
 import { normalizeTraceItem, type NormalizedTrace } from "./normalize.js";
+import { otelTraces, type OtelSpan } from "./otel.js";
 
 export interface BatchError {
   index: number;
@@ -74,6 +76,7 @@ export class TraceIngestService {
     private readonly sql: SqlDriver,
     private readonly catalog: CatalogService,
     private readonly quota: EventQuota,
+    private readonly prices: PriceService,
     config: Pick<Config, "DB_POOL_SIZE">,
     private readonly logger?: Logger,
   ) {
@@ -92,7 +95,36 @@ export class TraceIngestService {
       if (result.ok) traces.push(result.trace);
       else reject(result, result.message);
     }
+    const accepted = await this.store(auth, traces, reject, now);
+    errors.sort((a, b) => a.index - b.index);
+    return { accepted, errors };
+  }
 
+  /**
+   * OTLP export: the spans grouped into runs by trace, stored like a batch (each run atomically).
+   * Returns how many spans were not stored and why, for the response's partial_success.
+   */
+  async ingestOtel(auth: AuthContext, spans: OtelSpan[], now = new Date()): Promise<{ rejectedSpans: number; messages: string[] }> {
+    const traces = otelTraces(spans);
+    // A token restricted to one agent writes that agent's runs only, also when a trace is shared.
+    if (auth.agentId) for (const t of traces) t.assembly = { hasRoot: t.assembly?.hasRoot ?? false, joinOtherAgent: false };
+    const messages: string[] = [];
+    const usage = new Map(traces.flatMap((t) => [...t.usage]));
+    const accepted = new Set(
+      await this.store(auth, traces, (t, message) => messages.push(`trace ${t.traceId ?? "?"}: ${message}`), now, (span) => usage.get(span.id)?.cachedInputTokens ?? null),
+    );
+    const rejectedSpans = traces.reduce((n, t) => (accepted.has(t.index) ? n : n + t.received), 0);
+    return { rejectedSpans, messages };
+  }
+
+  /** Stores normalized traces; returns the indexes stored (ascending) and reports the others. */
+  private async store(
+    auth: AuthContext,
+    traces: NormalizedTrace[],
+    reject: (t: { index: number; traceId: string | null }, message: string) => void,
+    now: Date,
+    cachedInput?: (span: SpanWrite) => number | null,
+  ): Promise<number[]> {
     // Events are the spans received; the whole batch is refused when it does not fit the month.
     const reservation = await this.quota.reserve(auth.accountId, traces.reduce((sum, t) => sum + t.spans.length, 0), now);
 
@@ -110,6 +142,8 @@ export class TraceIngestService {
         }
         writable = mine;
       }
+      writable = await this.withinSpanCap(auth, writable, reject);
+      await this.prices.price(auth.accountId, writable.flatMap((t) => t.spans), cachedInput);
       // Runs in id order: concurrent batches take their row locks in the same order.
       writable.sort((a, b) => (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : a.index - b.index));
       const agents = [...new Set(writable.map((t) => t.agentName))].map((name) => ({ name, newId: generatePfid(auth.partition) }));
@@ -128,8 +162,7 @@ export class TraceIngestService {
       // Only spans of stored traces count; the rest of the reservation goes back.
       await reservation.settle(stored);
     }
-    errors.sort((a, b) => a.index - b.index);
-    return { accepted, errors };
+    return accepted;
   }
 
   /**
@@ -149,6 +182,29 @@ export class TraceIngestService {
       writable.push(trace);
     }
     return writable;
+  }
+
+  /**
+   * A run holds at most MAX_SPANS_PER_RUN spans: a trace whose new spans would take it past that is
+   * rejected. Checked before the write, so batches racing on one run can pass it together by at
+   * most their own spans (100 each).
+   */
+  private async withinSpanCap(auth: AuthContext, traces: NormalizedTrace[], reject: (t: NormalizedTrace, message: string) => void) {
+    if (traces.length === 0) return traces;
+    const stored = await tracesRepository.countOtherSpans(
+      this.sql,
+      auth.accountId,
+      traces.map((t) => t.traceId),
+      traces.flatMap((t) => t.spans.map((s) => s.id)),
+    );
+    const added = new Map<string, Set<string>>();
+    for (const t of traces) for (const s of t.spans) (added.get(t.traceId) ?? added.set(t.traceId, new Set()).get(t.traceId)!).add(s.id);
+    return traces.filter((t) => {
+      const total = (stored.get(t.traceId) ?? 0) + (added.get(t.traceId)?.size ?? 0);
+      if (total <= MAX_SPANS_PER_RUN) return true;
+      reject(t, `a trace holds at most ${MAX_SPANS_PER_RUN} spans; this one would hold ${total}`);
+      return false;
+    });
   }
 
   /**
