@@ -141,6 +141,10 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
     pool.on("error", () => {});
     const clients = new Set<pg.PoolClient>();
     pool.on("connect", (client) => {
+      // A connection that dies while checked out between two statements (a transaction's, the
+      // server shutting down) emits "error" on its client, and an unheard "error" ends the
+      // process. The holder's next statement fails (503) and the pool drops the broken client.
+      client.on("error", () => {});
       clients.add(client);
       client.once("end", () => clients.delete(client));
     });

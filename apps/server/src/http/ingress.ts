@@ -16,7 +16,7 @@ const rejectNulInUrl: RequestHandler = (req, _res, next) => {
 };
 
 /** While the embedded database's disk is nearly full, writes get 503 (see DiskSpaceGuard); reads go on. */
-function refuseWritesWithoutSpace(services: Services): RequestHandler {
+export function refuseWritesWithoutSpace(services: Services): RequestHandler {
   return (req, _res, next) => {
     const error = req.method === "GET" || req.method === "HEAD" ? undefined : services.spaceError();
     if (error) throw error;

@@ -80,6 +80,10 @@ describe.skipIf(!mounted)("the embedded database on a nearly full disk", () => {
     const prefactor = await fetch(`${server.baseUrl}/api/v1/pfid/generate`, { method: "POST", headers: auth, body: "{}" });
     expect(prefactor.status).toBe(503);
     expect(ErrorEnvelopeSchema.strict().parse(await prefactor.json()).code).toBe("unavailable");
+    const otlp = await fetch(`${server.baseUrl}/v1/traces`, { method: "POST", headers: auth, body: "{}" });
+    expect(otlp.status).toBe(503);
+    expect(otlp.headers.get("retry-after")).toMatch(/^[1-9]\d*$/);
+    expect(((await otlp.json()) as { code?: number }).code).toBe(14);
     // Reads go on.
     expect((await fetch(`${server.baseUrl}/api/v1/dashboard/traces/${before.trace.trace_id}`, { headers: auth })).status).toBe(200);
     expect((await fetch(`${server.baseUrl}/healthz`)).status).toBe(200);
