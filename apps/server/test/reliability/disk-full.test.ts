@@ -50,7 +50,8 @@ async function start(): Promise<RunningServer> {
   return server;
 }
 
-async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<number> {
+// Generous bounds: the machine running the suite may be very busy; the figures are printed.
+async function until(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<number> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
     if (await condition()) return Date.now() - started;
@@ -105,7 +106,7 @@ describe.skipIf(!mounted)("the embedded database on a nearly full disk", () => {
     expect((await fetch(`${again.baseUrl}/api/v1/dashboard/traces/${before.trace.trace_id}`, { headers: auth })).status).toBe(200);
     expect((await batch(again)).status).toBe(503);
     rmSync(filler);
-    await waitReady(again, 10_000);
+    await waitReady(again, 60_000);
     expect((await fetch(`${again.baseUrl}/api/v1/dashboard/traces/${before.trace.trace_id}`, { headers: auth })).status).toBe(200);
     expect((await batch(again)).status).toBe(200);
     console.log(`disk full (PGlite, tmpfs of 320 MB, DISK_FREE_MIN_MB=${MIN_FREE_MB}): refused within ${noticed} ms of filling, accepted again within ${recovered} ms of freeing`);
