@@ -8,6 +8,7 @@ import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config.js";
 import type { Logger } from "pino";
 import { DiskFullError, DiskSpaceGuard } from "./disk-space.js";
+import { metrics } from "../metrics.js";
 import { applyMigrations, MIGRATION_LOCK_SQL, migrationsUpToDate } from "./migrations.js";
 
 export type Prisma = PrismaClient;
@@ -139,6 +140,7 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
       },
     });
     pool.on("error", () => {});
+    metrics.watchPool(() => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }));
     const clients = new Set<pg.PoolClient>();
     pool.on("connect", (client) => {
       // A connection that dies while checked out between two statements (a transaction's, the
