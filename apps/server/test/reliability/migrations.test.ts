@@ -4,9 +4,9 @@
  * applies it again), and a server that has migrated holds no lock that makes the next one wait.
  *
  * To stop a server inside a migration on purpose, the test applies every migration but the last
- * to a fresh database, and holds, uncommitted, a table of the name the last one creates: its
- * CREATE TABLE waits for that transaction. (When a later migration lands, LAST and the blocker
- * follow it: any lock its script must wait for will do.)
+ * to a fresh database and holds ACCESS SHARE on every table: the last migration's script waits
+ * as soon as it alters one (if a future last migration alters none, the test says it never
+ * started waiting: give it something else to wait for).
  */
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
@@ -24,8 +24,7 @@ if (!base) console.warn("migrations.test.ts SKIPPED: PostgreSQL only (set DATABA
 
 const TOKEN = `migrations-admin-${randomBytes(8).toString("hex")}`;
 const names = listMigrations().migrationDirectories.map((m) => m.path);
-const LAST = "20261130020000_model_prices";
-const BLOCKER = "CREATE TABLE model_prices (blocker int)";
+const LAST = names.at(-1)!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let url: string;
@@ -57,7 +56,6 @@ async function query<T extends pg.QueryResultRow>(text: string, params: unknown[
 
 /** A fresh database with every migration applied but the last: the next start has it to apply. */
 async function migratedButTheLast(): Promise<void> {
-  expect(names.at(-1)).toBe(LAST);
   const scratch = await createScratchDatabase(base!, "spyglass_migr");
   url = scratch.url;
   drops.push(scratch.drop);
@@ -74,7 +72,8 @@ async function holdLastMigration(): Promise<{ client: pg.Client; release: () => 
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query("BEGIN");
-  await client.query(BLOCKER);
+  const tables = await client.query<{ name: string }>("SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'");
+  await client.query(`LOCK TABLE ${tables.rows.map((t) => t.name).join(", ")} IN ACCESS SHARE MODE`);
   return {
     client,
     release: async () => {
