@@ -8,6 +8,7 @@ import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config.js";
 import { metrics } from "../metrics.js";
 import { applyMigrations, MIGRATION_LOCK_SQL, migrationsUpToDate } from "./migrations.js";
+import { DataDirInUseError, lockDataDir, type DataDirLock } from "./data-dir-lock.js";
 
 export type Prisma = PrismaClient;
 
@@ -203,10 +204,16 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
     const dataDir = inMemory ? config.SPYGLASS_DATA_DIR : path.resolve(config.SPYGLASS_DATA_DIR);
     where = inMemory ? "the in-memory embedded database" : `the embedded database in ${dataDir}`;
     let pglite: PGlite;
+    let lock: DataDirLock | null = null;
     try {
-      if (!inMemory) mkdirSync(dataDir, { recursive: true });
+      if (!inMemory) {
+        mkdirSync(dataDir, { recursive: true });
+        lock = await lockDataDir(dataDir);
+      }
       pglite = await PGlite.create(dataDir);
     } catch (error) {
+      await lock?.release();
+      if (error instanceof DataDirInUseError) throw new DatabaseStartupError(error.message);
       throw new DatabaseStartupError(`cannot open ${where}: ${describe(error)}`);
     }
     const adapterFactory = new PrismaPGlite(pglite);
@@ -224,6 +231,7 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
       close: async () => {
         await prisma.$disconnect();
         await pglite.close();
+        await lock?.release();
       },
     };
   }

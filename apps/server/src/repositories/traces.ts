@@ -281,24 +281,31 @@ export const tracesRepository = {
    * Up to `limit` spans of a run in waterfall order (started_at, else inserted_at, ascending, then
    * id), after `after`; input, output and metadata summarised by the database.
    */
-  listSpanPage(sql: SqlDriver, accountId: string, traceId: string, after: SpanPosition | null, limit: number) {
+  listSpanPage(sql: SqlDriver, accountId: string, traceId: string, after: SpanPosition | null, limit: number, payloads: boolean) {
     const sortKey = Prisma.sql`COALESCE(started_at, inserted_at)`;
     const start = after === null ? Prisma.empty : Prisma.sql`AND (${sortKey}, id) > (${after.startedAt}::timestamptz, ${after.id})`;
-    // The page is chosen on keys alone, so only its own spans' JSON is ever turned into text.
-    return runSql<SpanPageRow>(sql, Prisma.sql`
-      SELECT ${SPAN_COLUMNS},
+    // Without payloads no JSON column is read at all: the tree of a large run for a waterfall.
+    const json = payloads
+      ? Prisma.sql`
         ${summarised(Prisma.sql`s.payload`, Prisma.sql`t.payload`)} AS payload,
         ${summarised(Prisma.sql`s.result_payload`, Prisma.sql`t.result_payload`)} AS "resultPayload",
         ${summarised(Prisma.sql`s.metadata`, Prisma.sql`t.metadata`)} AS metadata,
         COALESCE(octet_length(t.payload) > ${AV_TRUNCATE_OVER_BYTES} OR octet_length(t.result_payload) > ${AV_TRUNCATE_OVER_BYTES}
-          OR octet_length(t.metadata) > ${AV_TRUNCATE_OVER_BYTES}, false) AS truncated
+          OR octet_length(t.metadata) > ${AV_TRUNCATE_OVER_BYTES}, false) AS truncated`
+      : Prisma.sql`NULL::jsonb AS payload, NULL::jsonb AS "resultPayload", NULL::jsonb AS metadata, true AS truncated`;
+    const text = payloads
+      ? Prisma.sql`CROSS JOIN LATERAL (SELECT s.payload::text AS payload, s.result_payload::text AS result_payload, s.metadata::text AS metadata OFFSET 0) t`
+      : Prisma.empty;
+    // The page is chosen on keys alone, so only its own spans' JSON is ever turned into text.
+    return runSql<SpanPageRow>(sql, Prisma.sql`
+      SELECT ${SPAN_COLUMNS}, ${json}
       FROM (
         SELECT id, ${sortKey} AS sort_key FROM spans
         WHERE account_id = ${accountId} AND agent_instance_id = ${traceId} ${start}
         ORDER BY ${sortKey} ASC, id ASC LIMIT ${limit}
       ) page
       JOIN spans s ON s.account_id = ${accountId} AND s.id = page.id
-      CROSS JOIN LATERAL (SELECT s.payload::text AS payload, s.result_payload::text AS result_payload, s.metadata::text AS metadata OFFSET 0) t
+      ${text}
       ORDER BY page.sort_key ASC, page.id ASC`);
   },
 

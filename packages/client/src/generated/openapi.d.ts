@@ -6737,6 +6737,8 @@ export interface operations {
                 span_limit?: number;
                 /** @description next_span_cursor of the previous page (opaque); absent = first page */
                 span_cursor?: string;
+                /** @description none: every span's input, output and metadata come as null with truncated true (a waterfall needs only the tree; getTraceSpan has a span whole). Default full */
+                span_payloads?: "full" | "none";
             };
             header?: never;
             path: {

@@ -87,7 +87,7 @@ export function otlpRouter(services: Services, config: Config): Router {
   const router = Router();
   const handlers: RequestHandler[] = [
     // Who is asking is settled from the headers, before any byte of the body is read or inflated.
-    authenticate(services.accounts),
+    authenticate(services.accounts, { failures: services.authFailures }),
     rateLimit(services.rateLimiter),
     (req, _res, next) => {
       requireScope(authOf(req), "write");
