@@ -244,10 +244,12 @@ export const tracesRepository = {
    */
   async refreshTotals(sql: SqlDriver, accountId: string, runId: string): Promise<void> {
     await sql.query(
-      `UPDATE agent_instances i SET total_tokens = s.tokens, total_cost_usd = s.cost, updated_at = now()
+      `UPDATE agent_instances i SET
+         total_tokens = CASE WHEN i.tokens_explicit THEN i.total_tokens ELSE s.tokens END,
+         total_cost_usd = CASE WHEN i.cost_explicit THEN i.total_cost_usd ELSE s.cost END, updated_at = now()
        FROM (SELECT SUM(total_tokens)::bigint AS tokens, SUM(cost_usd) AS cost FROM spans
              WHERE account_id = $1 AND agent_instance_id = $2 AND schema_name = 'llm') s
-       WHERE i.account_id = $1 AND i.id = $2 AND NOT i.totals_explicit`,
+       WHERE i.account_id = $1 AND i.id = $2 AND NOT (i.tokens_explicit AND i.cost_explicit)`,
       [accountId, runId],
     );
   },
