@@ -14,6 +14,8 @@ export interface BatchError {
   index: number;
   traceId: string | null;
   message: string;
+  /** Why the database refused the trace, in its own words: to be logged with the request id, never sent. */
+  detail?: string;
 }
 
 export interface BatchOutcome {
@@ -37,6 +39,16 @@ function sqlMessage(error: unknown): string {
   if (typeof (error as { code?: unknown }).code === "string" && error instanceof Error) return error.message;
   const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalMessage?: unknown } } } }).meta?.driverAdapterError?.cause;
   return typeof cause?.originalMessage === "string" ? cause.originalMessage : "value out of range";
+}
+
+/** What the client reads when the database refused a value of a trace: never the database's own text. */
+export const UNSTORABLE_TRACE_MESSAGE = "could not store trace: a value is out of range, too long or not storable";
+/** The prefix of spyglass_ingest_traces' reason for a trace the database refused a value of (then its error text). */
+const DATABASE_REFUSAL = "could not store trace: ";
+
+/** A rejection as the client sees it; `detail` (the database's text) is for the operator's log only. */
+function rejection(idx: number, reason: string): { idx: number; reason: string; detail?: string } {
+  return reason.startsWith(DATABASE_REFUSAL) ? { idx, reason: UNSTORABLE_TRACE_MESSAGE, detail: reason.slice(DATABASE_REFUSAL.length) } : { idx, reason };
 }
 
 /**
@@ -123,11 +135,11 @@ export class TraceIngestService {
       // Runs in id order: concurrent batches take their row locks in the same order.
       writable.sort((a, b) => (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : a.index - b.index));
       const agents = [...new Set(writable.map((t) => t.agentName))].map((name) => ({ name, newId: generatePfid(auth.partition) }));
-      const rejected = new Map<number, string>();
-      for (const r of await this.write(auth, agents, writable)) rejected.set(r.idx, r.reason);
+      const rejected = new Map<number, { reason: string; detail?: string }>();
+      for (const r of await this.write(auth, agents, writable)) rejected.set(r.idx, rejection(r.idx, r.reason));
       for (const trace of writable) {
-        const message = rejected.get(trace.index);
-        if (message !== undefined) reject(trace, message);
+        const refused = rejected.get(trace.index);
+        if (refused !== undefined) errors.push({ index: trace.index, traceId: trace.traceId, message: refused.reason, ...(refused.detail ? { detail: refused.detail } : {}) });
         else {
           accepted.push(trace.index);
           stored += trace.spans.length;
@@ -175,7 +187,7 @@ export class TraceIngestService {
         const state = sqlState(error);
         if (state && RETRYABLE.has(state) && attempt < 5) continue;
         if (state?.startsWith("22")) {
-          if (traces.length === 1) return [{ idx: traces[0]!.index, reason: `could not store trace: ${sqlMessage(error)}` }];
+          if (traces.length === 1) return [{ idx: traces[0]!.index, reason: `${DATABASE_REFUSAL}${sqlMessage(error)}` }];
           const results: { idx: number; reason: string }[] = [];
           for (const trace of traces) results.push(...(await this.write(auth, agents.filter((a) => a.name === trace.agentName), [trace])));
           return results;
