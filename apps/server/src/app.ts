@@ -3,10 +3,12 @@ import type { Logger } from "pino";
 import type { Config } from "./config.js";
 import type { Database } from "./db/database.js";
 import { agentvistaRouter } from "./dialects/agentvista/router.js";
+import { otlpRouter } from "./dialects/otlp/router.js";
 import { prefactorRouter } from "./dialects/prefactor/router.js";
 import { docsRouter } from "./http/docs.js";
 import { prefactorErrorHandler, routeNotFound } from "./http/errors.js";
 import { requestLogger } from "./http/logging.js";
+import { securityHeaders } from "./http/security-headers.js";
 import { useQueryParser } from "./http/query.js";
 import { createServices, type Services } from "./services.js";
 
@@ -24,6 +26,11 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
+  if (config.TRUST_PROXY !== undefined) {
+    // Only then is X-Forwarded-For believed for the client address (per-address failure limit, logs).
+    app.set("trust proxy", /^\d+$/.test(config.TRUST_PROXY) ? Number(config.TRUST_PROXY) : config.TRUST_PROXY);
+  }
+  app.use(securityHeaders());
   useQueryParser(app);
   app.use(requestLogger(logger));
 
@@ -40,6 +47,7 @@ export function createApp(deps: AppDeps): Express {
   });
   app.use(docsRouter());
 
+  app.use(otlpRouter(services, config));
   app.use("/api/v1", agentvistaRouter(services, config));
   app.use("/api/v1", prefactorRouter(services, config));
 

@@ -19,6 +19,11 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ SPAN_VALIDATION: "lenient" })).toThrow(/SPAN_VALIDATION/);
   });
 
+  it("takes TRUST_PROXY as a hop count or a list of addresses, subnets and named ranges", () => {
+    for (const ok of ["1", "loopback", "10.0.0.0/8, 192.168.1.1", "loopback,::1/128"]) expect(loadConfig({ TRUST_PROXY: ok }).TRUST_PROXY).toBe(ok);
+    for (const bad of ["yes", "10.0.0.300", "loopback/8", "1.2.3.4/8/9", "true"]) expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY/);
+  });
+
   it("never echoes secrets in its errors", () => {
     try {
       loadConfig({ SPYGLASS_ADMIN_TOKEN: "short" });

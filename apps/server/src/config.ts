@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 const intFrom = (min: number, max: number) =>
@@ -20,12 +21,24 @@ const postgresUrl = z
     }
   }, "expected a URL such as postgresql://user:password@host:5432/database");
 
+/** Express's "trust proxy" values Spyglass accepts: a hop count, or a list of addresses, subnets and named ranges. */
+function isTrustProxy(value: string): boolean {
+  if (/^\d{1,2}$/.test(value)) return true;
+  return value.split(",").every((part) => {
+    const [address, prefix, extra] = part.trim().split("/");
+    if (["loopback", "linklocal", "uniquelocal"].includes(address!) && prefix === undefined) return true;
+    return isIP(address!) !== 0 && extra === undefined && (prefix === undefined || /^\d{1,3}$/.test(prefix));
+  });
+}
+
 /** Every setting the server reads from the environment. Nothing else reads process.env. */
 export const ConfigSchema = z.object({
   PORT: intFrom(0, 65535).default(3000),
   HOST: z.string().min(1).default("0.0.0.0"),
   DATABASE_URL: postgresUrl.optional(),
   DB_POOL_SIZE: intFrom(1, 200).default(20),
+  DB_POOL_ACQUIRE_TIMEOUT_MS: intFrom(100, 600_000).default(5_000),
+  DB_STATEMENT_TIMEOUT_MS: intFrom(0, 3_600_000).default(30_000),
   SPYGLASS_DATA_DIR: z.string().min(1).default("./.spyglass"),
   SPYGLASS_ADMIN_TOKEN: z.string().min(16, "expected at least 16 characters").max(256).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -38,6 +51,12 @@ export const ConfigSchema = z.object({
   SWEEP_INTERVAL_MS: intFrom(1000, 24 * 3_600_000).default(60_000),
   EVENT_LIMIT_MONTHLY: intFrom(1, Number.MAX_SAFE_INTEGER).optional(),
   RATE_LIMIT_PER_MINUTE: intFrom(0, 10_000_000).default(60_000),
+  AUTH_FAILURES_PER_MINUTE: intFrom(0, 10_000_000).default(300),
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .refine(isTrustProxy, "expected a hop count, or addresses, subnets, loopback, linklocal or uniquelocal separated by commas")
+    .optional(),
   WEB_CONCURRENCY: intFrom(1, 64).default(1),
 }).refine((c) => c.WEB_CONCURRENCY === 1 || c.DATABASE_URL !== undefined, {
   path: ["WEB_CONCURRENCY"],

@@ -1,5 +1,5 @@
 import cluster from "node:cluster";
-import { createServer, type Server } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { createApp } from "./app.js";
 import { loadConfigOrExit, type Config } from "./config.js";
@@ -34,10 +34,11 @@ async function bootstrap(db: Database): Promise<void> {
   }
 }
 
-/** One HTTP server process: serves until SIGTERM/SIGINT, then drains in-flight requests. */
+/** One HTTP server process: serves until SIGTERM/SIGINT, then drains (see shutdown below). */
 async function serve(cfg: Config, log: Logger, db: Database): Promise<void> {
   const services = createServices(db, cfg, log);
   const app = createApp({ db, config: cfg, logger: log, services });
+  let stopping = false;
   const server: Server = createServer(
     {
       requestTimeout: cfg.REQUEST_TIMEOUT_MS,
@@ -47,8 +48,18 @@ async function serve(cfg: Config, log: Logger, db: Database): Promise<void> {
       // default; sweep often enough that a slow client is cut off close to REQUEST_TIMEOUT_MS.
       connectionsCheckingInterval: Math.min(1_000, Math.floor(cfg.REQUEST_TIMEOUT_MS / 2)),
     },
-    app,
+    (req, res) => {
+      // Once stopping, every answer closes its connection: the client's next request goes to a
+      // new connection (another replica, or this one's successor).
+      if (stopping) res.setHeader("Connection", "close");
+      app(req, res);
+    },
   );
+  const inFlight = new Set<ServerResponse>();
+  server.on("request", (_req, res: ServerResponse) => {
+    inFlight.add(res);
+    res.once("close", () => inFlight.delete(res));
+  });
   server.listen(cfg.PORT, cfg.HOST);
   server.on("listening", () => {
     const address = server.address();
@@ -60,21 +71,35 @@ async function serve(cfg: Config, log: Logger, db: Database): Promise<void> {
     process.exit(1);
   });
 
-  let stopping = false;
+  /**
+   * SIGTERM/SIGINT: stop taking connections and close the idle keep-alive ones; requests in
+   * flight finish, and their answers (and any request that was already on its way on a busy
+   * connection) close their connections. What is still running near SHUTDOWN_TIMEOUT_MS is
+   * cancelled, database statements included, so that its client gets an answer (503: not done,
+   * retry) rather than a reset; at SHUTDOWN_TIMEOUT_MS the process exits whatever is left.
+   */
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, "shutting down: draining in-flight requests");
-    const force = setTimeout(() => {
-      log.warn("shutdown timeout: closing remaining connections");
-      server.closeAllConnections();
-    }, cfg.SHUTDOWN_TIMEOUT_MS);
-    force.unref();
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-    });
-    await services.close?.();
+    const timeout = cfg.SHUTDOWN_TIMEOUT_MS;
+    log.info({ signal, inFlight: inFlight.size, timeoutMs: timeout }, "shutting down: draining in-flight requests");
+    for (const res of inFlight) if (!res.headersSent) res.setHeader("Connection", "close");
+    const hardStop = setTimeout(() => {
+      log.error({ inFlight: inFlight.size }, "shutdown timeout: exiting with work left");
+      process.exit(1);
+    }, timeout);
+    hardStop.unref();
+    // The last second (at most half the timeout) is for cancelled work to answer and for closing.
+    const cancel = setTimeout(() => {
+      log.warn({ inFlight: inFlight.size }, "shutdown: cancelling what is still running");
+      void db.cancelRunning().catch(() => {});
+      setTimeout(() => server.closeAllConnections(), Math.min(500, timeout / 4)).unref();
+    }, Math.max(0, timeout - Math.min(1_000, timeout / 2)));
+    cancel.unref();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    await Promise.all([closed, services.close?.()]);
+    clearTimeout(cancel);
     await db.close();
     log.info("stopped");
     process.exit(0);

@@ -7,6 +7,7 @@ import { SpanTypeCache } from "./domain/catalog/span-types.js";
 import { IdempotencyService } from "./domain/idempotency/service.js";
 import { InstancesService } from "./domain/runs/instances.js";
 import { SpansService } from "./domain/runs/spans.js";
+import { PriceService } from "./domain/prices/service.js";
 import { TokensService } from "./domain/tokens/service.js";
 import { AgentAnalyticsService } from "./domain/traces/analytics.js";
 import { TraceIngestService } from "./domain/traces/ingest.js";
@@ -27,6 +28,7 @@ export interface Services {
   traceIngest: TraceIngestService;
   traces: TracesService;
   agentAnalytics: AgentAnalyticsService;
+  prices: PriceService;
   /**
    * The monthly event quota every ingest path reserves its spans with before writing them
    * (`reserve(accountId, spans)`, then `settle(stored)`); 429 with Retry-After when over it.
@@ -36,6 +38,8 @@ export interface Services {
   sweeper: StaleRunSweeper;
   /** Per-token request limiter shared by both dialects (null when RATE_LIMIT_PER_MINUTE=0). */
   rateLimiter: SlidingWindowRateLimiter | null;
+  /** Failed authentications per client address (null when AUTH_FAILURES_PER_MINUTE=0). */
+  authFailures: SlidingWindowRateLimiter | null;
   /** Stops background work (stale-run sweep, idempotency purge); the database is closed by the caller. */
   close?: () => Promise<void>;
 }
@@ -46,6 +50,7 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
   const quota = new EventQuota(db.prisma, config.EVENT_LIMIT_MONTHLY, logger);
   const sweeper = new StaleRunSweeper(db.prisma, config, logger);
   sweeper.start();
+  const prices = new PriceService(db.prisma);
   const idempotency = new IdempotencyService(db.prisma, config.IDEMPOTENCY_TTL_HOURS);
   // Expired keys are free again whether or not their record is still there (a claim takes an
   // expired record over): the purge only keeps the table to about a TTL's worth of records.
@@ -61,12 +66,14 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
     spans: new SpansService(db.prisma, db.sql, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict", quota, db.sqlTransaction),
     idempotency,
     tokens: new TokensService(db.prisma),
-    traceIngest: new TraceIngestService(db.sql, catalog, quota, config, logger),
+    traceIngest: new TraceIngestService(db.sql, catalog, quota, prices, config, logger),
     quota,
     traces: new TracesService(db.prisma, db.sql),
     agentAnalytics: new AgentAnalyticsService(db.prisma),
+    prices,
     sweeper,
     rateLimiter: tokenRateLimiter(config.RATE_LIMIT_PER_MINUTE),
+    authFailures: tokenRateLimiter(config.AUTH_FAILURES_PER_MINUTE),
     close: async () => {
       await Promise.all([sweeper.stop(), purge.stop()]);
     },

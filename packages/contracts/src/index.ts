@@ -8,4 +8,5 @@ export * from "./agentvista/pagination.js";
 export * from "./agentvista/traces.js";
 export * from "./agentvista/agents.js";
 export * from "./agentvista/api-keys.js";
+export * from "./otlp/traces.js";
 export { buildOpenApiDocument, API_VERSION, type OpenApiDocument } from "./openapi.js";

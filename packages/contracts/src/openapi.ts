@@ -2,6 +2,7 @@ import { OpenAPIRegistry, OpenApiGeneratorV31 } from "@asteasolutions/zod-to-ope
 import { registerPrefactorPaths } from "./paths/prefactor.js";
 import { registerAgentvistaPaths } from "./paths/agentvista.js";
 import { registerSystemPaths } from "./paths/system.js";
+import { registerOtlpPaths } from "./paths/otlp.js";
 
 export const API_VERSION = "0.1.0";
 
@@ -18,6 +19,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
   registerSystemPaths(registry);
   registerPrefactorPaths(registry);
   registerAgentvistaPaths(registry);
+  registerOtlpPaths(registry);
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: "3.1.0",
     info: {

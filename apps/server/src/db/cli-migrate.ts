@@ -11,7 +11,7 @@ const [command, name] = process.argv.slice(2);
 if (command === "deploy") {
   const db = await openDatabase(loadConfigOrExit(process.env), { migrate: false });
   try {
-    const applied = await applyMigrations(db.adapterFactory);
+    const applied = await db.migrate();
     console.log(applied.length ? `applied: ${applied.join(", ")}` : "database is up to date");
   } finally {
     await db.close();
@@ -23,7 +23,7 @@ if (command === "deploy") {
   }
   const scratch = new PGlite();
   const factory = new PrismaPGlite(scratch);
-  await applyMigrations(factory);
+  await applyMigrations(factory, (text) => scratch.exec(text));
   const created = await createMigration(name, factory);
   console.log(created ? `created prisma/migrations/${created}/migration.sql` : "schema.prisma matches the migrations: nothing to create");
   await scratch.close();

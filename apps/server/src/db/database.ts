@@ -4,10 +4,9 @@ import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
-import type { SqlMigrationAwareDriverAdapterFactory } from "@prisma/driver-adapter-utils";
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config.js";
-import { applyMigrations, migrationsUpToDate } from "./migrations.js";
+import { applyMigrations, MIGRATION_LOCK_SQL, migrationsUpToDate } from "./migrations.js";
 
 export type Prisma = PrismaClient;
 
@@ -62,16 +61,30 @@ export interface Database {
   sql: SqlDriver;
   /** Null on PGlite (see SqlTransaction). */
   sqlTransaction: SqlTransaction | null;
-  adapterFactory: SqlMigrationAwareDriverAdapterFactory;
   /** Throws when the database cannot answer a trivial query. */
   ping(): Promise<void>;
+  /**
+   * Applies the committed migrations not yet applied (recovering an interrupted one), and
+   * returns their names. On PostgreSQL on a connection of its own, which holds the migration
+   * lock, has no statement timeout (a migration may rewrite a large table) and is closed as soon
+   * as migrating ends: a lock left on a pooled connection made the next server that had a
+   * migration to apply wait for it until it gave up.
+   */
+  migrate(): Promise<string[]>;
+  /**
+   * Cancels the statements running on this process's connections (their transactions roll back
+   * and their requests answer 503), for a shutdown that must end. Nothing to cancel on PGlite:
+   * a statement there runs in this thread, which is not free to do anything else meanwhile.
+   */
+  cancelRunning(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** A start-up failure with a message meant for the operator, printed without a stack. */
 export class DatabaseStartupError extends Error {}
 
-type DbConfig = Pick<Config, "DATABASE_URL" | "SPYGLASS_DATA_DIR" | "DB_POOL_SIZE">;
+type DbConfig = Pick<Config, "DATABASE_URL" | "SPYGLASS_DATA_DIR" | "DB_POOL_SIZE"> &
+  Partial<Pick<Config, "DB_POOL_ACQUIRE_TIMEOUT_MS" | "DB_STATEMENT_TIMEOUT_MS">>;
 
 function describe(error: unknown): string {
   // Prisma wraps driver failures; the useful part is the adapter's cause (kind, original message).
@@ -106,17 +119,28 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
     // Prepared statements are planned for their values on every call (see SqlDriver.query); set
     // before a new connection is handed out. (spyglass_ingest_traces sets its own mode back to
     // auto: its statements are written for the plan cache.)
+    // Bounded waits: a request waits at most DB_POOL_ACQUIRE_TIMEOUT_MS for a connection (pg-pool
+    // counts the wait in its queue and the connecting together) and each statement runs at most
+    // DB_STATEMENT_TIMEOUT_MS (waiting for a lock included) before the server cancels it; both
+    // then answer 503 (db/transient.ts). TCP keepalives notice a server that vanished without a
+    // word (a network partition) on connections in use.
     const pool = new pg.Pool({
       connectionString: config.DATABASE_URL,
       max: config.DB_POOL_SIZE,
-      connectionTimeoutMillis: 10_000,
+      connectionTimeoutMillis: config.DB_POOL_ACQUIRE_TIMEOUT_MS ?? 5_000,
+      statement_timeout: config.DB_STATEMENT_TIMEOUT_MS ?? 30_000,
+      keepAlive: true,
       onConnect: async (client) => {
         await client.query("SET plan_cache_mode = force_custom_plan");
       },
     });
     pool.on("error", () => {});
-    const adapterFactory = new PrismaPg(pool);
-    const prisma = new PrismaClient({ adapter: adapterFactory });
+    const clients = new Set<pg.PoolClient>();
+    pool.on("connect", (client) => {
+      clients.add(client);
+      client.once("end", () => clients.delete(client));
+    });
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
     db = {
       kind: "postgresql",
       prisma,
@@ -141,9 +165,30 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
           client.release(broken);
         }
       },
-      adapterFactory,
       ping: async () => {
         await prisma.$queryRaw`SELECT 1`;
+      },
+      migrate: async () => {
+        const own = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1, idleTimeoutMillis: 0, keepAlive: true });
+        own.on("error", () => {});
+        try {
+          // Waits for another server's migration to end (then finds nothing left to do).
+          await own.query(MIGRATION_LOCK_SQL);
+          return await applyMigrations(new PrismaPg(own), (text) => own.query(text));
+        } finally {
+          await own.end();
+        }
+      },
+      cancelRunning: async () => {
+        const pids = [...clients].map((c) => (c as unknown as { processID?: number }).processID).filter((pid) => typeof pid === "number");
+        if (!pids.length) return;
+        const admin = new pg.Client({ connectionString: config.DATABASE_URL, connectionTimeoutMillis: 1_000 });
+        await admin.connect();
+        try {
+          await admin.query("SELECT pg_cancel_backend(pid) FROM unnest($1::int[]) AS pid", [pids]);
+        } finally {
+          await admin.end();
+        }
       },
       close: async () => {
         await prisma.$disconnect();
@@ -169,10 +214,11 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
       prisma,
       sql: { query: async <T>(text: string, params: unknown[]) => (await pglite.query<T>(text, params)).rows },
       sqlTransaction: null,
-      adapterFactory,
       ping: async () => {
         await prisma.$queryRaw`SELECT 1`;
       },
+      migrate: () => applyMigrations(adapterFactory, (text) => pglite.exec(text)),
+      cancelRunning: async () => {},
       close: async () => {
         await prisma.$disconnect();
         await pglite.close();
@@ -181,7 +227,7 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
   }
   try {
     await db.ping();
-    if (migrate && !migrationsUpToDate(await appliedMigrations(db.prisma))) await applyMigrations(db.adapterFactory);
+    if (migrate && !migrationsUpToDate(await appliedMigrations(db.prisma))) await db.migrate();
   } catch (error) {
     await db.close().catch(() => {});
     throw new DatabaseStartupError(`cannot use ${where}: ${describe(error)}`);

@@ -56,8 +56,33 @@ export function migrationsUpToDate(applied: { name: string; checksum: string }[]
   );
 }
 
-/** Applies every committed migration not yet recorded in `_prisma_migrations`. */
-export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory): Promise<string[]> {
+/** The advisory lock Prisma's schema engine takes while migrating (session level, re-entrant). */
+export const MIGRATION_LOCK_SQL = "SELECT pg_advisory_lock(72707369)";
+
+/**
+ * A migration recorded as started but not finished was interrupted (the process killed, the
+ * connection lost) before its script committed: its script and its `finished_at` commit together
+ * (schema-engine.ts), and PostgreSQL's DDL is transactional, so none of it is in the database.
+ * Marked rolled back, it is applied again by the same run, where the engine would otherwise refuse
+ * every start with P3009 until someone edited the table. Run under the migration lock only: a row
+ * another process is applying at this moment is unfinished too.
+ */
+const RECOVER_INTERRUPTED = `
+DO $spyglass$ BEGIN
+  IF to_regclass('_prisma_migrations') IS NOT NULL THEN
+    UPDATE "_prisma_migrations"
+    SET "rolled_back_at" = now(), "logs" = 'interrupted before its script committed (rolled back whole by the database); applied again'
+    WHERE "finished_at" IS NULL AND "rolled_back_at" IS NULL;
+  END IF;
+END $spyglass$`;
+
+/**
+ * Applies every committed migration not yet recorded in `_prisma_migrations`, first recovering
+ * interrupted ones. `exec` runs SQL on the connection the engine migrates on, which holds the
+ * migration lock (PostgreSQL) or is the only one (PGlite).
+ */
+export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory, exec: (sql: string) => Promise<unknown>): Promise<string[]> {
+  await exec(RECOVER_INTERRUPTED);
   const engine = await openSchemaEngine(schemaPath, adapterFactory);
   try {
     const result = await engine.applyMigrations({ migrationsList: listMigrations(), filters: noFilters });

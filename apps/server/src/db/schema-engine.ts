@@ -29,16 +29,39 @@ function loadWasm(): Promise<void> {
 }
 
 /**
- * @prisma/adapter-pg runs a migration script by splitting it at every ";", which cuts a function
- * body ($$ ... $$) apart. PostgreSQL itself runs a script sent as one simple query (as one
- * transaction), so for that adapter the script is sent whole.
+ * Sent in the same script as each migration, so that the migration's DDL and its `finished_at`
+ * commit together: PostgreSQL runs a script sent as one simple query as one transaction. The
+ * engine records `finished_at` itself only after the script, in a statement of its own: a process
+ * killed in between left a row claiming an unfinished migration whose changes had committed, and
+ * a row that says "unfinished" could not be told apart from one whose script rolled back. Now an
+ * unfinished row always means a script that rolled back whole (see RECOVER_INTERRUPTED).
+ */
+const FINISH_WITH_SCRIPT = `
+;
+DO $spyglass$ BEGIN
+  IF to_regclass('_prisma_migrations') IS NOT NULL THEN
+    UPDATE "_prisma_migrations" SET "finished_at" = now()
+    WHERE "id" = (SELECT "id" FROM "_prisma_migrations" WHERE "finished_at" IS NULL AND "rolled_back_at" IS NULL ORDER BY "started_at" DESC LIMIT 1);
+  END IF;
+END $spyglass$;
+`;
+
+/**
+ * Each migration's script is sent whole, with FINISH_WITH_SCRIPT, as one simple query (one
+ * transaction). @prisma/adapter-pg would split it at every ";", which also cuts a function body
+ * ($$ ... $$) apart; the PGlite adapter did not wait for it (nor see it fail). Not on the shadow
+ * database, which has no migrations table to keep.
  */
 function wholeScripts(factory: SqlMigrationAwareDriverAdapterFactory): SqlMigrationAwareDriverAdapterFactory {
   const patch = (adapter: SqlDriverAdapter): SqlDriverAdapter => {
-    const client = (adapter as unknown as { client?: { query?: (text: string) => Promise<unknown> } }).client;
+    const client = (adapter as unknown as { client?: { query?: (text: string) => Promise<unknown>; exec?: (text: string) => Promise<unknown> } }).client;
     if (adapter.adapterName === "@prisma/adapter-pg" && typeof client?.query === "function") {
       adapter.executeScript = async (script: string) => {
-        await client.query!(script);
+        await client.query!(script + FINISH_WITH_SCRIPT);
+      };
+    } else if (typeof client?.exec === "function") {
+      adapter.executeScript = async (script: string) => {
+        await client.exec!(script + FINISH_WITH_SCRIPT);
       };
     }
     return adapter;
@@ -47,7 +70,7 @@ function wholeScripts(factory: SqlMigrationAwareDriverAdapterFactory): SqlMigrat
     provider: factory.provider,
     adapterName: factory.adapterName,
     connect: async () => patch(await factory.connect()),
-    connectToShadowDb: async () => patch(await factory.connectToShadowDb()),
+    connectToShadowDb: () => factory.connectToShadowDb(),
   };
 }
 

@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import express, { Router } from "express";
 import { buildOpenApiDocument } from "@spyglass/contracts";
+import { DOCS_CSP, routeCsp } from "./security-headers.js";
 
 // The assets' folder only: the package's main module evaluates the whole 1.5 MB UI bundle in Node,
 // which cost the server tens of MB of memory for nothing.
@@ -27,7 +28,9 @@ const page = `<!doctype html>
 </body>
 </html>
 `;
-const init = `window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: true });\n`;
+// persistAuthorization stays off: it would keep bearer tokens in localStorage, where any script
+// on this origin could read them long after the tab is closed.
+const init = `window.ui = SwaggerUIBundle({ url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true, persistAuthorization: false });\n`;
 
 /** GET /openapi.json (the committed spec) and GET /docs (an interactive reference rendered from it). */
 export function docsRouter(): Router {
@@ -36,6 +39,7 @@ export function docsRouter(): Router {
   router.get("/openapi.json", (_req, res) => {
     res.type("application/json").send(spec);
   });
+  router.use(["/docs", "/docs/"], routeCsp(DOCS_CSP));
   router.get(["/docs", "/docs/"], (_req, res) => {
     res.type("html").send(page);
   });

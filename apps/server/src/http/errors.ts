@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from "express";
 import { errorStatus, type AvError, type ErrorEnvelope } from "@spyglass/contracts";
+import { isTransientDatabaseError, RETRY_AFTER_SECONDS } from "../db/transient.js";
 import { AppError } from "../domain/shared/app-error.js";
 
 /** Anything thrown while handling a request, as an AppError. Unknown errors are logged, never shown. */
@@ -22,12 +23,25 @@ export function toAppError(err: unknown, req: Request): AppError {
     req.log?.warn({ err }, "the database refused a value from the request");
     return new AppError("invalid_value", "a value in the request cannot be stored (out of range, too long or an invalid character)");
   }
+  if (isTransientDatabaseError(err)) return databaseUnavailable(err, req);
   const status = e.status ?? e.statusCode;
   if (typeof status === "number" && status >= 400 && status < 500) {
     return new AppError("bad_request", status === 400 && e.message?.startsWith("Failed to decode") ? "malformed URL" : "bad request");
   }
   req.log?.error({ err }, "unexpected error");
   return new AppError("unexpected", `unexpected server error; quote request id ${String(req.id ?? "")} when reporting it`);
+}
+
+/**
+ * The database could not serve the request but will: the client should send the same request
+ * again. Logged here, once per request (with its id, by req.log); the request line that follows
+ * is not an error line (see requestLogger).
+ */
+export function databaseUnavailable(err: unknown, req: Request): AppError {
+  req.log?.warn({ err }, "database unavailable");
+  return new AppError("unavailable", `the database is unavailable; retry later (request id ${String(req.id ?? "")})`, {
+    retryAfterSeconds: RETRY_AFTER_SECONDS,
+  });
 }
 
 /**
@@ -48,7 +62,8 @@ function statusOf(error: AppError): number {
   return error.details.status ?? errorStatus[error.code];
 }
 
-function prepare(res: Response, error: AppError): number {
+/** Sets the headers an error carries (Retry-After) and returns its HTTP status. */
+export function prepareError(res: Response, error: AppError): number {
   if (error.details.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(error.details.retryAfterSeconds));
   return statusOf(error);
 }
@@ -73,13 +88,13 @@ export function agentvistaBody(error: AppError): AvError {
 /** The Prefactor dialect's one error mapper. */
 export const prefactorErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const error = toAppError(err, req);
-  res.status(prepare(res, error)).json(prefactorEnvelope(error));
+  res.status(prepareError(res, error)).json(prefactorEnvelope(error));
 };
 
 /** The AgentVista dialect's one error mapper. */
 export const agentvistaErrorHandler: ErrorRequestHandler = (err, req, res, _next) => {
   const error = toAppError(err, req);
-  res.status(prepare(res, error)).json(agentvistaBody(error));
+  res.status(prepareError(res, error)).json(agentvistaBody(error));
 };
 
 export const routeNotFound: RequestHandler = (req, _res, next) => {

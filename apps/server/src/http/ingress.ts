@@ -17,15 +17,17 @@ const rejectNulInUrl: RequestHandler = (req, _res, next) => {
 
 /**
  * What every request of both dialects goes through before its route, in order: URL sanity, the
- * JSON body, the token, the token's rate limit. Each dialect router mounts this first and its own
- * error mapper last, so every failure here comes back in that dialect's envelope. `recallToken`
- * is for routes whose every statement carries the token check (see AccountsService.recall).
+ * token (from the headers: nothing of the body is read, inflated or parsed for a caller without a
+ * valid token), the token's rate limit, then the JSON body. Each dialect router mounts this first
+ * and its own error mapper last, so every failure here comes back in that dialect's envelope.
+ * `recallToken` is for routes whose every statement carries the token check (see
+ * AccountsService.recall).
  */
 export function ingress(services: Services, config: Config, options: { recallToken?: boolean } = {}): RequestHandler[] {
   return [
     rejectNulInUrl,
-    ...jsonBody(config.JSON_BODY_LIMIT_BYTES),
-    authenticate(services.accounts, { recall: options.recallToken }),
+    authenticate(services.accounts, { recall: options.recallToken, failures: services.authFailures }),
     rateLimit(services.rateLimiter),
+    ...jsonBody(config.JSON_BODY_LIMIT_BYTES),
   ];
 }

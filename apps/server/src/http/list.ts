@@ -50,7 +50,8 @@ export function parseList<F extends string, Q extends z.ZodObject>(
 
 export function paginationOf(page: Page, itemCount: number, returned: number): Pagination {
   const { offset, pageSize } = page;
-  const next = offset + returned < itemCount ? offset + pageSize : null;
+  // From what was returned, not the page size: a page cut short by LIST_BYTE_BUDGET continues where it stopped.
+  const next = returned > 0 && offset + returned < itemCount ? offset + returned : null;
   return {
     item_count: itemCount,
     item_start: returned ? offset + 1 : 0,

@@ -74,7 +74,9 @@ export function requestLogger(logger: Logger) {
     const started = performance.now();
     // "close" follows "finish" on every response, and comes alone when the client went away first.
     res.once("close", () => {
-      const failed = res.statusCode >= 500;
+      // A 503 is the database's outage, already logged with its cause (http/errors.ts): an error
+      // line per request on top would bury that cause during an outage.
+      const failed = res.statusCode >= 500 && res.statusCode !== 503;
       if (!logger.isLevelEnabled(failed ? "error" : "info")) return;
       const fields = { res: { status: res.statusCode }, responseTime: Math.round(performance.now() - started) };
       if (failed) req.log.error({ ...fields, err: new Error(`failed with status code ${res.statusCode}`) }, "request errored");

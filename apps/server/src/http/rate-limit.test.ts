@@ -19,6 +19,18 @@ describe("SlidingWindowRateLimiter", () => {
     expect(refused).toEqual({ allowed: false, retryAfterSeconds: 80 });
   });
 
+  it("peek tells whether one more would fit without counting it", () => {
+    const { rl } = limiter(2);
+    expect(rl.peek("a")).toEqual({ allowed: true });
+    expect(rl.trackedKeys).toBe(0);
+    rl.hit("a");
+    expect(rl.peek("a").allowed).toBe(true);
+    expect(rl.peek("a").allowed).toBe(true);
+    rl.hit("a");
+    expect(rl.peek("a")).toEqual(rl.hit("a"));
+    expect(rl.peek("a").allowed).toBe(false);
+  });
+
   it("counts each key separately", () => {
     const { rl } = limiter(1);
     expect(rl.hit("a").allowed).toBe(true);

@@ -34,11 +34,21 @@ export class SlidingWindowRateLimiter {
 
   /** Counts one request for `key` unless it is over the limit (refused requests are not counted). */
   hit(key: string): RateDecision {
+    return this.decide(key, true);
+  }
+
+  /** Whether one more request for `key` would be allowed now, without counting it. */
+  peek(key: string): RateDecision {
+    return this.decide(key, false);
+  }
+
+  private decide(key: string, count: boolean): RateDecision {
     const t = this.now();
     const start = t - (t % this.windowMs);
     this.sweep(start);
     let w = this.windows.get(key);
     if (!w) {
+      if (!count) return { allowed: true };
       if (this.windows.size >= this.maxKeys) this.windows.delete(this.windows.keys().next().value!);
       w = { start, current: 0, previous: 0 };
       this.windows.set(key, w);
@@ -52,7 +62,7 @@ export class SlidingWindowRateLimiter {
     }
     const elapsed = (t - start) / this.windowMs;
     if (w.previous * (1 - elapsed) + w.current + 1 <= this.limit + EPSILON) {
-      w.current += 1;
+      if (count) w.current += 1;
       return { allowed: true };
     }
     const waitMs = Math.ceil(this.waitMs(w, t, elapsed) - EPSILON);
@@ -87,7 +97,7 @@ export class SlidingWindowRateLimiter {
   }
 }
 
-/** Per-token limiter from RATE_LIMIT_PER_MINUTE (0 = off). */
+/** A per-minute limiter, or null for 0 (off): per token (RATE_LIMIT_PER_MINUTE), per address (AUTH_FAILURES_PER_MINUTE). */
 export function tokenRateLimiter(perMinute: number): SlidingWindowRateLimiter | null {
   return perMinute > 0 ? new SlidingWindowRateLimiter(perMinute) : null;
 }

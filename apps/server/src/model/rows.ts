@@ -34,6 +34,7 @@ export interface SpanRow {
   outputTokens: number | null;
   totalTokens: number | null;
   costUsd: string | null;
+  costComputed: boolean;
   payload: Record<string, unknown>;
   resultPayload: Record<string, unknown> | null;
   metadata: Record<string, unknown> | null;

@@ -1,5 +1,6 @@
+import { MAX_SPANS_PER_RUN } from "@spyglass/contracts";
 import { Prisma, type Prisma as P } from "../generated/prisma/client.js";
-import type { Page } from "../model/page.js";
+import { LIST_BYTE_BUDGET, type Page } from "../model/page.js";
 import type { SqlDriver } from "../db/database.js";
 import { runSql, type Db } from "./types.js";
 
@@ -21,7 +22,7 @@ type RawSpan = {
   account_id: string; id: string; agent_instance_id: string; agent_id: string; parent_span_id: string | null; schema_name: string;
   name: string | null; status: string; payload: unknown; result_payload: unknown; summary: string | null; payload_validation: unknown;
   started_at: Date | null; finished_at: Date | null; duration_ms: bigint | number | string | null; model: string | null; input_tokens: number | null;
-  output_tokens: number | null; total_tokens: number | null; cost_usd: SpanRow["costUsd"] | string; error_message: string | null; metadata: unknown;
+  output_tokens: number | null; total_tokens: number | null; cost_usd: SpanRow["costUsd"] | string; cost_computed: boolean; error_message: string | null; metadata: unknown;
   inserted_at: Date; updated_at: Date;
 };
 
@@ -33,7 +34,7 @@ function fromRaw(r: RawSpan): SpanRow {
     startedAt: r.started_at, finishedAt: r.finished_at, durationMs: r.duration_ms === null ? null : BigInt(r.duration_ms), model: r.model,
     inputTokens: r.input_tokens, outputTokens: r.output_tokens, totalTokens: r.total_tokens,
     // The plain driver returns numeric as text; Prisma as a Decimal.
-    costUsd: typeof r.cost_usd === "string" ? new Prisma.Decimal(r.cost_usd) : r.cost_usd, errorMessage: r.error_message,
+    costUsd: typeof r.cost_usd === "string" ? new Prisma.Decimal(r.cost_usd) : r.cost_usd, costComputed: r.cost_computed, errorMessage: r.error_message,
     metadata: r.metadata as SpanRow["metadata"], insertedAt: r.inserted_at, updatedAt: r.updated_at,
   };
 }
@@ -103,9 +104,24 @@ function tokenGuardSql(token: TokenCheck | null): Prisma.Sql {
   )`;
 }
 
+/**
+ * The run holds fewer than MAX_SPANS_PER_RUN spans (counted on the run's index, stopping at the
+ * cap). Not locked, like the rest of the span insert: spans racing on a full run can pass it
+ * together, by at most the writes in flight.
+ */
+function runHasRoomSql(accountId: string, instanceId: string): Prisma.Sql {
+  return Prisma.sql`(SELECT count(*) FROM (
+    SELECT 1 FROM spans c WHERE c.account_id = ${accountId} AND c.agent_instance_id = ${instanceId} LIMIT ${MAX_SPANS_PER_RUN}
+  ) c) < ${MAX_SPANS_PER_RUN}`;
+}
+
 export const spansRepository = {
   findById(db: Db, accountId: string, id: string) {
     return db.span.findUnique({ where: { accountId_id: { accountId, id } } });
+  },
+  async runIsFull(db: Db, accountId: string, instanceId: string) {
+    const [row] = await db.$queryRaw<{ room: boolean }[]>`SELECT ${runHasRoomSql(accountId, instanceId)} AS room`;
+    return row?.room === false;
   },
   async exists(db: Db, accountId: string, id: string) {
     return (await db.span.count({ where: { accountId, id } })) > 0;
@@ -134,13 +150,13 @@ export const spansRepository = {
       resultPayload: (s.resultPayload ?? null) as SpanRow["resultPayload"], summary: s.summary,
       payloadValidation: s.payloadValidation as SpanRow["payloadValidation"], startedAt: s.startedAt, finishedAt: s.finishedAt,
       durationMs: s.durationMs === null ? null : BigInt(s.durationMs), model: null, inputTokens: null, outputTokens: null,
-      totalTokens: null, costUsd: null, errorMessage: null, metadata: null, insertedAt: s.at, updatedAt: s.at,
+      totalTokens: null, costUsd: null, costComputed: false, errorMessage: null, metadata: null, insertedAt: s.at, updatedAt: s.at,
     };
     const rows = await runSql<{ id: string }>(sql, Prisma.sql`
       WITH run AS (
         SELECT ${s.agentInstanceId}::text AS id
         WHERE (SELECT i.status FROM agent_instances i WHERE i.account_id = ${s.accountId} AND i.id = ${s.agentInstanceId}) IN ('pending', 'active')
-          AND ${tokenGuardSql(token)}
+          AND ${tokenGuardSql(token)} AND ${runHasRoomSql(s.accountId, s.agentInstanceId)}
       ), touched AS (
         UPDATE agent_instances SET last_activity_at = now()
         WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND last_activity_at < now() - interval '60 seconds'
@@ -238,11 +254,20 @@ export const spansRepository = {
     const [field, direction] = (Object.entries(orderBy)[0] ?? ["startedAt", "asc"]) as [SpanTimeField, "asc" | "desc"];
     const dir = direction === "desc" ? Prisma.sql`DESC` : Prisma.sql`ASC`;
     // Prisma's order: nulls last ascending, first descending (PostgreSQL's default).
+    const order = Prisma.sql`ORDER BY ${Prisma.raw(TIME_COLUMNS[field])} ${dir}, id ASC`;
+    // Payloads are returned whole, so the page ends once the spans before a span reach the byte
+    // budget (that span is the last): 100 spans of megabytes each never come back at once.
     const [rows, counted] = await Promise.all([
       runSql<RawSpan>(sql, Prisma.sql`
-        SELECT * FROM spans WHERE ${where}
-        ORDER BY ${Prisma.raw(TIME_COLUMNS[field])} ${dir}, id ASC
-        LIMIT ${page.pageSize} OFFSET ${page.offset}`),
+        SELECT * FROM (
+          SELECT page.*, COALESCE(sum(
+            octet_length(payload::text) + COALESCE(octet_length(result_payload::text), 0) + COALESCE(octet_length(metadata::text), 0)
+            + COALESCE(octet_length(payload_validation::text), 0) + COALESCE(octet_length(error_message), 0) + COALESCE(octet_length(summary), 0)
+          ) OVER (${order} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS bytes_before
+          FROM (SELECT * FROM spans WHERE ${where} ${order} LIMIT ${page.pageSize} OFFSET ${page.offset}) page
+        ) sized
+        WHERE bytes_before < ${LIST_BYTE_BUDGET}
+        ${order}`),
       runSql<{ n: number }>(sql, Prisma.sql`SELECT count(*)::int AS n FROM spans WHERE ${where}`),
     ]);
     return { items: rows.map(fromRaw), count: counted[0]?.n ?? 0 };

@@ -42,6 +42,8 @@ export interface SpanWrite {
   totalTokens: number | null;
   /** Decimal text, rounded to 6 places by the column. */
   costUsd: string | null;
+  /** costUsd was computed from the model price table, not reported. */
+  costComputed: boolean;
   /** JSON text of an object; null = not given. */
   payload: string | null;
   resultPayload: string | null;
@@ -58,6 +60,11 @@ export interface TraceBatchWrite {
   spans: SpanWrite[];
   /** What the client reported; null means "the sum over the llm spans". */
   reportedTotals: { tokens: number | null; costUsd: string | null };
+  /**
+   * OTLP: the run is assembled from spans arriving over several exports (its start is the
+   * earliest, its agent and status are its root span's); `hasRoot`: this write carries the root.
+   */
+  assembly?: { hasRoot: boolean; joinOtherAgent: boolean };
 }
 
 /**
@@ -87,6 +94,7 @@ function spanRowsJson(spans: SpanWrite[]): string {
         output_tokens: s.outputTokens,
         total_tokens: s.totalTokens,
         cost_usd: s.costUsd,
+        cost_computed: s.costComputed,
         error_message: s.errorMessage,
       },
       { payload: s.payload, result_payload: s.resultPayload, metadata: s.metadata },
@@ -113,6 +121,9 @@ function traceRowsJson(traces: TraceBatchWrite[]): string {
         error_message: i.errorMessage,
         total_tokens: t.reportedTotals.tokens,
         total_cost_usd: t.reportedTotals.costUsd,
+        assemble: t.assembly !== undefined,
+        has_root: t.assembly?.hasRoot ?? false,
+        join_other_agent: t.assembly?.joinOtherAgent ?? false,
       },
       { metadata: i.metadata, spans: spanRowsJson(t.spans) },
     );
@@ -182,7 +193,7 @@ const SPAN_COLUMNS = Prisma.sql`
   s.id, s.agent_instance_id AS "traceId", s.parent_span_id AS "parentSpanId", s.schema_name AS "schemaName", s.name, s.status,
   COALESCE(s.started_at, s.inserted_at) AS "startedAt", s.finished_at AS "finishedAt", s.duration_ms::float8 AS "durationMs", s.model,
   s.input_tokens AS "inputTokens", s.output_tokens AS "outputTokens", s.total_tokens AS "totalTokens",
-  s.cost_usd::text AS "costUsd", s.error_message AS "errorMessage"`;
+  s.cost_usd::text AS "costUsd", s.cost_computed AS "costComputed", s.error_message AS "errorMessage"`;
 
 const TRACE_FROM = Prisma.sql`agent_instances i LEFT JOIN agents a ON a.account_id = i.account_id AND a.id = i.agent_id`;
 
@@ -279,6 +290,15 @@ export const tracesRepository = {
       JOIN spans s ON s.account_id = ${accountId} AND s.id = page.id
       CROSS JOIN LATERAL (SELECT s.payload::text AS payload, s.result_payload::text AS result_payload, s.metadata::text AS metadata OFFSET 0) t
       ORDER BY page.sort_key ASC, page.id ASC`);
+  },
+
+  /** Per run of `traceIds`, its stored spans other than `spanIds` (runs without any are absent). */
+  async countOtherSpans(sql: SqlDriver, accountId: string, traceIds: string[], spanIds: string[]): Promise<Map<string, number>> {
+    const rows = await runSql<{ id: string; n: number }>(sql, Prisma.sql`
+      SELECT agent_instance_id AS id, count(*)::int AS n FROM spans
+      WHERE account_id = ${accountId} AND agent_instance_id = ANY(${traceIds}::text[]) AND NOT (id = ANY(${spanIds}::text[]))
+      GROUP BY agent_instance_id`);
+    return new Map(rows.map((r) => [r.id, r.n]));
   },
 
   async countSpans(sql: SqlDriver, accountId: string, traceId: string): Promise<number> {

@@ -39,6 +39,11 @@ describe.skipIf(!available)("GET /docs in a real browser", () => {
     page.on("request", (req) => {
       if (!req.url().startsWith(baseUrl) && !req.url().startsWith("data:")) foreign.push(req.url());
     });
+    // Anything the page's CSP blocks is reported on the console.
+    const blocked: string[] = [];
+    page.on("console", (msg) => {
+      if (/Content Security Policy/i.test(msg.text())) blocked.push(msg.text());
+    });
     await page.goto(`${baseUrl}/docs`);
     await page.getByText("Spyglass API", { exact: false }).first().waitFor({ timeout: 20_000 });
     await page.locator(".opblock").first().waitFor({ timeout: 20_000 });
@@ -46,6 +51,14 @@ describe.skipIf(!available)("GET /docs in a real browser", () => {
     expect(operations.some((p) => p.includes("/api/v1/agent_spans"))).toBe(true);
     expect(operations.some((p) => p.includes("/api/v1/ping"))).toBe(true);
     expect(foreign).toEqual([]);
+    expect(blocked).toEqual([]);
+    // Authorizing must not leave the token in localStorage (persistAuthorization is off).
+    await page.locator("button.authorize").first().click();
+    await page.locator(".modal-ux input").first().fill("sg_secret_token_for_docs_test");
+    await page.locator(".modal-ux button.authorize").first().click();
+    const stored = await page.evaluate<string>("JSON.stringify(Object.entries(window.localStorage))");
+    expect(stored).not.toContain("sg_secret_token_for_docs_test");
+    expect(blocked).toEqual([]);
     await page.close();
   });
 });

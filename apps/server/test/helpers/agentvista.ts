@@ -95,3 +95,22 @@ export function avError(res: { status: number; body: unknown }, status: number) 
   expect(res.status, JSON.stringify(res.body)).toBe(status);
   return AvErrorSchema.parse(res.body);
 }
+
+/** A completed trace of `spanCount` llm spans with fresh ids, started 10 s ago: the batches load tests send. */
+export function freshTrace(agent: string, spanCount: number, spanFields: Record<string, unknown> = {}) {
+  const traceId = randomUUID();
+  const startedAt = Date.now() - 10_000;
+  return {
+    trace: { trace_id: traceId, agent, status: "completed", started_at: new Date(startedAt).toISOString(), ended_at: new Date(startedAt + 100).toISOString() },
+    spans: Array.from({ length: spanCount }, (_, i) => ({
+      span_id: randomUUID(),
+      trace_id: traceId,
+      type: "llm",
+      name: `call ${i}`,
+      status: "completed",
+      started_at: new Date(startedAt + i).toISOString(),
+      ended_at: new Date(startedAt + i + 50).toISOString(),
+      ...spanFields,
+    })),
+  };
+}

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { buildOpenApiDocument } from "@spyglass/contracts";
 import { AGENTVISTA_PREFIXES } from "../../src/dialects/agentvista/router.js";
+import { OTLP_TRACE_PATHS } from "../../src/dialects/otlp/router.js";
 
 /** The slice of JSON Schema (OpenAPI 3.1) the suites need to read. */
 export interface JsonSchema {
@@ -32,7 +33,7 @@ export interface Parameter {
   schema: JsonSchema;
 }
 
-export type Dialect = "prefactor" | "agentvista" | "system";
+export type Dialect = "prefactor" | "agentvista" | "otlp" | "system";
 
 export interface Operation {
   method: "get" | "post" | "put" | "patch" | "delete";
@@ -56,6 +57,7 @@ const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
 /** Which error envelope a path answers with (the dialect routers' own rule). */
 export function dialectOf(path: string): Dialect {
+  if (OTLP_TRACE_PATHS.includes(path.replace(/\/$/, ""))) return "otlp";
   if (!path.startsWith("/api/v1/")) return "system";
   const rest = path.slice("/api/v1".length);
   return AGENTVISTA_PREFIXES.some((p) => rest === p || rest.startsWith(`${p}/`)) ? "agentvista" : "prefactor";

@@ -15,6 +15,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/db/database.js";
 import { decodePfid, generatePfid } from "../../src/domain/shared/pfid.js";
+import { freshTrace } from "../helpers/agentvista.js";
 import { createScratchDatabase } from "../helpers/context.js";
 import { freePort, spawnServer, waitReady, type RunningServer } from "../helpers/process.js";
 
@@ -132,26 +133,9 @@ async function prefactorLoop(loop: number) {
 
 async function agentvistaLoop(loop: number) {
   for (let batch = 0; !stopping; batch++) {
-    const traces = Array.from({ length: 1 + (batch % 3) }, (_, t) => {
-      const traceId = randomUUID();
-      const startedAt = Date.now() - 10_000;
-      const spans = Array.from({ length: 3 + ((batch + t) % 4) }, (_, i) => ({
-        span_id: randomUUID(),
-        trace_id: traceId,
-        type: "llm",
-        name: `call ${i}`,
-        status: "completed",
-        started_at: new Date(startedAt + i).toISOString(),
-        ended_at: new Date(startedAt + i + 50).toISOString(),
-        input_tokens: 10,
-        output_tokens: 5,
-        cost_usd: "0.000100",
-      }));
-      return {
-        trace: { trace_id: traceId, agent: `crash-av-${loop}`, status: "completed", started_at: new Date(startedAt).toISOString(), ended_at: new Date(startedAt + 100).toISOString() },
-        spans,
-      };
-    });
+    const traces = Array.from({ length: 1 + (batch % 3) }, (_, t) =>
+      freshTrace(`crash-av-${loop}`, 3 + ((batch + t) % 4), { input_tokens: 10, output_tokens: 5, cost_usd: "0.000100" }),
+    );
     const out = await call("POST", "/traces/batch", { traces });
     const record = (into: Map<string, Set<string>>) => {
       for (const t of traces) into.set(t.trace.trace_id, new Set(t.spans.map((s) => s.span_id)));

@@ -1,7 +1,7 @@
 /**
  * Secrets stay secret: tokens are kept only as sha256 hashes, nothing a client sends as a
  * credential reaches the log (whatever the request's fate), and a database failure comes back as
- * a bare "unexpected" error without internals while /readyz reports it.
+ * a bare "unavailable" error (503, retry later) without internals while /readyz reports it.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
@@ -157,22 +157,24 @@ async function breakDatabase(): Promise<void> {
 const INTERNALS = /PGlite|closed|pool|connect|terminat|prisma|postgres|SQL|SELECT|api_tokens|\bat \S+ \(|\.ts:\d|node_modules|ECONN|57P01|08P01|08006/i;
 
 describe("when the database fails", () => {
-  it("answers 500 unexpected in each dialect's envelope, without internals, and /readyz says 503", async () => {
+  it("answers 503 unavailable with Retry-After in each dialect's envelope, without internals, and /readyz says 503", async () => {
     await breakDatabase();
     const logStart = logLines.length;
 
     const prefactor = await request(app).get("/api/v1/ping").set("Authorization", `Bearer ${secrets.admin}`);
-    expect(prefactor.status).toBe(500);
+    expect(prefactor.status).toBe(503);
+    expect(prefactor.headers["retry-after"]).toMatch(/^[1-9]\d*$/);
     const body = ErrorEnvelopeSchema.strict().parse(prefactor.body);
     expect(Object.keys(prefactor.body).sort()).toEqual(["code", "message", "status"]);
-    expect(body.code).toBe("unexpected");
+    expect(body.code).toBe("unavailable");
     expect(body.message).not.toMatch(INTERNALS);
     // The message gives the operator's handle on the failure: the request id.
     const requestId = prefactor.headers["x-request-id"] as string;
     expect(body.message).toContain(requestId);
 
     const av = await request(app).get("/api/v1/me/api-keys/ping").set("Authorization", `Bearer ${secrets.avKey}`);
-    expect(av.status).toBe(500);
+    expect(av.status).toBe(503);
+    expect(av.headers["retry-after"]).toMatch(/^[1-9]\d*$/);
     expect(Object.keys(av.body)).toEqual(["detail"]);
     expect(AvErrorSchema.strict().parse(av.body).detail).not.toMatch(INTERNALS);
 
@@ -183,8 +185,11 @@ describe("when the database fails", () => {
 
     // The operator's log has the cause, under the same request id, and still no secret.
     const errors = logLines.slice(logStart).map((l) => JSON.parse(l) as { level: number; req?: { id?: string }; err?: unknown; msg?: string });
-    expect(errors.some((l) => l.level >= 50 && l.msg === "unexpected error" && l.err)).toBe(true);
-    expect(errors.some((l) => l.req?.id === requestId && l.level >= 50)).toBe(true);
+    // Once per request: the cause, at warn level, under the request's id; no error line on top.
+    const lines = errors.filter((l) => l.req?.id === requestId && l.level >= 40);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 40, msg: "database unavailable" });
+    expect(lines[0]!.err).toBeTruthy();
     const log = logLines.slice(logStart).join("");
     for (const secret of Object.values(secrets)) for (const form of forms(secret)) expect(log.includes(form)).toBe(false);
   });

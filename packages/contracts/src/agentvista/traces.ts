@@ -180,6 +180,7 @@ export const AvSpanSchema = z
     output_tokens: z.number().int().nullable(),
     total_tokens: z.number().int().nullable(),
     cost_usd: MoneyOutSchema.nullable(),
+    cost_computed: z.boolean().openapi({ description: "cost_usd was computed from the model price table (the client reported none)" }),
     input: JsonObjectSchema.nullable(),
     output: JsonObjectSchema.nullable(),
     metadata: JsonObjectSchema.nullable(),

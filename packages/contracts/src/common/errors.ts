@@ -18,6 +18,7 @@ export const ErrorCodes = [
   // Spyglass additions for limits the Prefactor set has no word for; sent with their own status.
   "payload_too_large",
   "rate_limited",
+  "unavailable",
 ] as const;
 export const ErrorCodeSchema = z.enum(ErrorCodes).openapi("ErrorCode");
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
@@ -36,6 +37,7 @@ export const errorStatus: Record<ErrorCode, number> = {
   idempotency_key_already_used: 409,
   payload_too_large: 413,
   rate_limited: 429,
+  unavailable: 503,
   not_implemented: 501,
   unknown: 500,
   unexpected: 500,

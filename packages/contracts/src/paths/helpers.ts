@@ -13,6 +13,7 @@ const prefactorErrors = {
   413: { description: "Body larger than the configured limit", ...json(ErrorEnvelopeSchema) },
   429: { description: "Rate limited; see Retry-After", ...json(ErrorEnvelopeSchema) },
   500: { description: "Unexpected error (never carries a stack trace)", ...json(ErrorEnvelopeSchema) },
+  503: { description: "The database is unreachable, overloaded or timed out (unavailable); retry after Retry-After", ...json(ErrorEnvelopeSchema) },
 };
 
 const agentvistaErrors = {
@@ -23,6 +24,7 @@ const agentvistaErrors = {
   413: { description: "Body larger than the configured limit", ...json(AvErrorSchema) },
   429: { description: "Rate or quota limit", ...json(AvErrorSchema) },
   500: { description: "Unexpected error", ...json(AvErrorSchema) },
+  503: { description: "The database is unreachable, overloaded or timed out; retry after Retry-After", ...json(AvErrorSchema) },
 };
 
 type Route = Omit<RouteConfig, "responses"> & { responses: RouteConfig["responses"] };

@@ -34,6 +34,13 @@ import {
 import { AgentVersionCreateSchema, AgentVersionListSchema, AgentVersionResponseSchema } from "../prefactor/versions.js";
 import { ApiTokenCreatedSchema, ApiTokenCreateSchema, ApiTokenListSchema, ApiTokenResponseSchema } from "../prefactor/tokens.js";
 import { DeletedResponseSchema, PfidGenerateResponseSchema, PfidGenerateSchema } from "../prefactor/utility.js";
+import {
+  ModelPriceDeletedResponseSchema,
+  ModelPriceIdParamsSchema as ModelPriceIdParamsSchemaDoc,
+  ModelPriceOverrideCreateSchema,
+  ModelPriceOverrideResponseSchema,
+  ModelPriceTableResponseSchema,
+} from "../prefactor/model-prices.js";
 import { json, prefactorPath } from "./helpers.js";
 
 const idParams = z.object({ id: z.string().openapi({ description: "Looked up as given (PFID, or the UUID of an AgentVista run)" }) });
@@ -114,6 +121,7 @@ function action(registry: OpenAPIRegistry, path: string, operationId: string, su
 }
 
 export function registerPrefactorPaths(registry: OpenAPIRegistry): void {
+  registerModelPricePaths(registry);
   prefactorPath(registry, {
     method: "post",
     path: "/api/v1/pfid/generate",
@@ -204,4 +212,31 @@ export function registerPrefactorPaths(registry: OpenAPIRegistry): void {
   action(registry, "api_token/{id}/suspend", "suspendApiToken", "Suspend a token", ActionBodySchema, ApiTokenResponseSchema);
   action(registry, "api_token/{id}/activate", "activateApiToken", "Re-activate a suspended token", ActionBodySchema, ApiTokenResponseSchema);
   action(registry, "api_token/{id}/revoke", "revokeApiToken", "Revoke a token for good", ActionBodySchema, ApiTokenResponseSchema);
+}
+
+function registerModelPricePaths(registry: OpenAPIRegistry): void {
+  prefactorPath(registry, {
+    method: "get",
+    path: "/api/v1/model_prices",
+    operationId: "getModelPrices",
+    summary: "The model price table shipped with the server and the account's overrides (read scope)",
+    description: "Costs not reported by a client are computed at ingest from these prices (USD per million tokens) and marked as computed.",
+    responses: { 200: { description: "The table", ...json(ModelPriceTableResponseSchema) } },
+  });
+  prefactorPath(registry, {
+    method: "post",
+    path: "/api/v1/model_prices",
+    operationId: "createModelPriceOverride",
+    summary: "Adds an account price for a model or pattern (admin scope); it wins over the shipped table for spans ingested from now on",
+    request: { body: json(ModelPriceOverrideCreateSchema) },
+    responses: { 201: { description: "Created", ...json(ModelPriceOverrideResponseSchema) } },
+  });
+  prefactorPath(registry, {
+    method: "delete",
+    path: "/api/v1/model_prices/{id}",
+    operationId: "deleteModelPriceOverride",
+    summary: "Removes an account price (admin scope)",
+    request: { params: ModelPriceIdParamsSchemaDoc },
+    responses: { 200: { description: "Deleted", ...json(ModelPriceDeletedResponseSchema) } },
+  });
 }

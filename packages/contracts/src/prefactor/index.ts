@@ -9,3 +9,4 @@ export * from "./spans.js";
 export * from "./tokens.js";
 export * from "./utility.js";
 export * from "./bulk.js";
+export * from "./model-prices.js";

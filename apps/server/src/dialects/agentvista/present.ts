@@ -57,6 +57,7 @@ export function presentSpan(row: SpanRow): AvSpan {
     output_tokens: row.outputTokens,
     total_tokens: row.totalTokens,
     cost_usd: row.costUsd,
+    cost_computed: row.costComputed,
     input: asObject(row.payload),
     output: asObject(row.resultPayload),
     metadata: asObject(row.metadata),

@@ -21,6 +21,7 @@ import type { Transaction } from "../../domain/shared/transaction.js";
 import type { Services } from "../../services.js";
 import { authOf } from "../../http/context.js";
 import { requireScope } from "../../domain/accounts/service.js";
+import { isTransientDatabaseError } from "../../db/transient.js";
 import { prefactorEnvelope, toAppError } from "../../http/errors.js";
 import { parseInput } from "../../http/validation.js";
 import { recordedSpan, runActions, writeSpanOnce } from "./runs.js";
@@ -175,8 +176,10 @@ export function registerBulkRoutes(router: Router, services: Services): void {
             : await services.idempotency.run(auth.accountId, item.idempotency_key, fingerprint, (tx) => action.tx(auth, tx));
         outputs.set(item.idempotency_key, JSON.parse(out.text));
       } catch (error) {
-        // Over the monthly quota the whole request is refused (429, Retry-After), as a batch is:
-        // the items before this one were stored, and replay under their keys when it is retried.
+        // The whole request is refused (503 on a database outage, 429 over the monthly quota, both
+        // with Retry-After): the items before this one are recorded under their keys, so the retry
+        // replays them and carries on from here.
+        if (isTransientDatabaseError(error)) throw error;
         if (error instanceof AppError && error.code === "rate_limited") throw error;
         outputs.set(item.idempotency_key, prefactorEnvelope(toAppError(error, req)));
         break;

@@ -10,6 +10,7 @@ import { respond } from "../../http/respond.js";
 import { iso } from "../shared.js";
 import { registerBulkRoutes } from "./bulk.js";
 import { registerCatalogRoutes } from "./catalog.js";
+import { registerModelPriceRoutes } from "./model-prices.js";
 import { registerRunRoutes, registerSpanWriteRoutes } from "./runs.js";
 import { registerTokenRoutes } from "./tokens.js";
 
@@ -26,6 +27,8 @@ export function prefactorRouter(services: Services, config: Config): Router {
       details: { type: "api_token", id: auth.tokenId, account_id: auth.accountId, scopes: auth.scopes },
     });
   });
+
+  registerModelPriceRoutes(router, services);
 
   router.get("/account", async (req, res) => {
     // A query like any other (only /ping answers every valid token: SDKs check their key with it).

@@ -200,7 +200,7 @@ export class CatalogService {
   ) {
     requireScope(auth, "write");
     assertAgentAllowed(auth, agentId);
-    const { spanTypes, contentHash } = normalizeSpanTypes(input);
+    const { spanTypes, contentHash } = await normalizeSpanTypes(input);
     return schemaVersionsRepository.findOrCreate(db, {
       id: generatePfid(auth.partition),
       accountId: auth.accountId,

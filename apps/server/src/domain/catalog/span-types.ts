@@ -1,58 +1,36 @@
 import { createHash } from "node:crypto";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { Ajv2020 } from "ajv/dist/2020.js";
-import addFormatsModule from "ajv-formats";
+import type { ErrorObject } from "ajv";
 import type { SpanTypeSchemaDetails } from "@spyglass/contracts";
 import { canonicalJson } from "../idempotency/service.js";
 import { AppError } from "../shared/app-error.js";
 import { parseTemplate, renderSummary, type ParsedTemplate } from "../runs/templates.js";
+import { compileSchema, oversize, runValidator, SCHEMA_LIMITS, type Validator } from "./json-schema.js";
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv | Ajv2020) => void;
-
-// One compiler per draft. Schemas come from clients: never fetch remote $refs (no loadSchema),
-// tolerate unknown keywords, collect every error.
-const draft07 = new Ajv({ allErrors: true, strict: false, validateSchema: true });
-const draft2020 = new Ajv2020({ allErrors: true, strict: false, validateSchema: true });
-addFormats(draft07);
-addFormats(draft2020);
-
-type Compiled = { ok: true; validate: ValidateFunction } | { ok: false; message: string };
-
-function compile(schema: Record<string, unknown>): Compiled {
-  const ajv = typeof schema.$schema === "string" && schema.$schema.includes("2020-12") ? draft2020 : draft07;
-  try {
-    const validate = ajv.compile(schema);
-    // The compiled function stands alone; dropping Ajv's own cache entry keeps memory bounded
-    // and lets two versions reuse one $id.
-    ajv.removeSchema(schema);
-    return { ok: true, validate };
-  } catch (error) {
-    ajv.removeSchema(schema);
-    return { ok: false, message: error instanceof Error ? error.message.slice(0, 500) : "invalid JSON Schema" };
-  }
-}
+type Verdict = { ok: true; nodes: number } | { ok: false; message: string; refused: boolean; nodes: number };
 
 /**
  * Whether a schema compiles, by its canonical JSON: registering a run restates its schema
  * version (usually one already stored), and compiling every JSON Schema again on each run start
  * was most of the cost of a register. The verdict depends only on the schema; bounded LRU.
  */
-const verdicts = new Map<string, { ok: true } | { ok: false; message: string }>();
+const verdicts = new Map<string, Verdict>();
 const VERDICTS_MAX = 2_000;
 
-function schemaVerdict(schema: Record<string, unknown>): { ok: true } | { ok: false; message: string } {
+function schemaVerdict(schema: Record<string, unknown>): { verdict: Verdict; compiled: boolean } {
+  const tooLarge = oversize(schema);
+  if (tooLarge) return { verdict: { ok: false, message: tooLarge, refused: true, nodes: 0 }, compiled: false };
   const key = createHash("sha256").update(canonicalJson(schema)).digest("base64");
   const known = verdicts.get(key);
   if (known) {
     verdicts.delete(key);
     verdicts.set(key, known);
-    return known;
+    return { verdict: known, compiled: false };
   }
-  const compiled = compile(schema);
-  const verdict = compiled.ok ? ({ ok: true } as const) : ({ ok: false, message: compiled.message } as const);
+  const compiled = compileSchema(schema);
+  const verdict: Verdict = compiled.ok ? { ok: true, nodes: compiled.nodes } : { ok: false, message: compiled.message, refused: compiled.refused, nodes: compiled.nodes };
   verdicts.set(key, verdict);
   if (verdicts.size > VERDICTS_MAX) verdicts.delete(verdicts.keys().next().value!);
-  return verdict;
+  return { verdict, compiled: true };
 }
 
 export interface SpanTypeInput {
@@ -95,14 +73,30 @@ function spanTypesOf(content: SchemaVersionContent): SpanTypeInput[] {
 
 /**
  * The stored `span_type_schemas` map: defaults applied and each JSON Schema compiled once so that
- * its validation result is stored with it (an invalid schema is kept, flagged, not rejected).
+ * its validation result is stored with it (an invalid schema is kept, flagged, not rejected). A
+ * schema past the limits of json-schema.ts, or with a pattern RE2 cannot run, is refused (400).
+ * Compiling yields to other requests between schemas, so a large version never holds the loop for
+ * more than one schema's compilation.
  */
-export function normalizeSpanTypes(content: SchemaVersionContent): { spanTypes: Record<string, SpanTypeSchemaDetails>; contentHash: string } {
+export async function normalizeSpanTypes(content: SchemaVersionContent): Promise<{ spanTypes: Record<string, SpanTypeSchemaDetails>; contentHash: string }> {
   const spanTypes: Record<string, SpanTypeSchemaDetails> = {};
+  let nodes = 0;
+  const check = async (name: string, which: "params_schema" | "result_schema", schema: Record<string, unknown>) => {
+    const { verdict, compiled } = schemaVerdict(schema);
+    if (compiled) await new Promise((resolve) => setImmediate(resolve));
+    nodes += verdict.nodes;
+    if (nodes > SCHEMA_LIMITS.versionNodes) {
+      throw new AppError("invalid_value", `span_type_schemas: the schemas of one version may have at most ${SCHEMA_LIMITS.versionNodes} subschemas together`);
+    }
+    if (verdict.ok) return { status: "success" } as const;
+    if (verdict.refused) {
+      const message = `span type '${name}': ${which} is refused: ${verdict.message}`;
+      throw new AppError("invalid_value", message, { fields: [{ path: `span_type_schemas.${name}.${which}`, message: verdict.message }] });
+    }
+    return { status: "error", message: verdict.message } as const;
+  };
   for (const t of spanTypesOf(content)) {
     const resultSchema = t.result_schema ?? {};
-    const params = schemaVerdict(t.params_schema);
-    const result = schemaVerdict(resultSchema);
     spanTypes[t.name] = {
       name: t.name,
       title: t.title ?? t.name,
@@ -110,8 +104,8 @@ export function normalizeSpanTypes(content: SchemaVersionContent): { spanTypes: 
       template: t.template ?? null,
       params_schema: t.params_schema,
       result_schema: resultSchema,
-      params_schema_validation: params.ok ? { status: "success" } : { status: "error", message: params.message },
-      result_schema_validation: result.ok ? { status: "success" } : { status: "error", message: result.message },
+      params_schema_validation: await check(t.name, "params_schema", t.params_schema),
+      result_schema_validation: await check(t.name, "result_schema", resultSchema),
     };
   }
   const contentHash = createHash("sha256").update(canonicalJson(spanTypes)).digest("hex");
@@ -124,12 +118,38 @@ export interface ValidationIssue {
   target: "payload" | "result_payload" | "schema";
 }
 
-export interface CompiledSpanType {
-  title: string;
-  params: ValidateFunction | null;
-  result: ValidateFunction | null;
-  template: ParsedTemplate | null;
-  hasTemplate: boolean;
+function validatorOf(schema: Record<string, unknown>): Validator | null {
+  const compiled = compileSchema(schema);
+  return compiled.ok ? compiled.validate : null;
+}
+
+/**
+ * A span type's validators are compiled on first use, one schema at a time: the first span of a
+ * version after a restart does not compile every schema of it at once.
+ */
+export class CompiledSpanType {
+  readonly template: ParsedTemplate | null;
+  readonly hasTemplate: boolean;
+  private paramsValidator: Validator | null | undefined;
+  private resultValidator: Validator | null | undefined;
+  constructor(
+    readonly title: string,
+    private readonly schemas: { params: Record<string, unknown>; result: Record<string, unknown> },
+    template: string | null,
+  ) {
+    this.template = template ? parseTemplate(template) : null;
+    this.hasTemplate = Boolean(template);
+  }
+
+  get params(): Validator | null {
+    if (this.paramsValidator === undefined) this.paramsValidator = validatorOf(this.schemas.params);
+    return this.paramsValidator;
+  }
+
+  get result(): Validator | null {
+    if (this.resultValidator === undefined) this.resultValidator = validatorOf(this.schemas.result);
+    return this.resultValidator;
+  }
 }
 
 function issues(errors: ErrorObject[] | null | undefined, target: ValidationIssue["target"]): ValidationIssue[] {
@@ -143,9 +163,11 @@ function issues(errors: ErrorObject[] | null | undefined, target: ValidationIssu
   }));
 }
 
-export function validateAgainst(fn: ValidateFunction | null, value: unknown, target: "payload" | "result_payload"): ValidationIssue[] {
+export function validateAgainst(fn: Validator | null, value: unknown, target: "payload" | "result_payload"): ValidationIssue[] {
   if (!fn) return [{ path: "", message: `the span type's ${target === "payload" ? "params" : "result"}_schema is invalid, so it was not checked`, target: "schema" }];
-  return fn(value) ? [] : issues(fn.errors, target);
+  const outcome = runValidator(fn, value);
+  if (!outcome.checked) return [{ path: "", message: `the ${target}: ${outcome.message}`, target: "schema" }];
+  return issues(outcome.errors, target);
 }
 
 export function summarize(type: CompiledSpanType | undefined, payload: Record<string, unknown>, result: Record<string, unknown> | null): string | null {
@@ -172,15 +194,7 @@ export class SpanTypeCache {
     const compiled = load().then((types) => {
       const out = new Map<string, CompiledSpanType>();
       for (const [name, t] of Object.entries(types ?? {})) {
-        const params = compile(t.params_schema);
-        const result = compile(t.result_schema);
-        out.set(name, {
-          title: t.title,
-          params: params.ok ? params.validate : null,
-          result: result.ok ? result.validate : null,
-          template: t.template ? parseTemplate(t.template) : null,
-          hasTemplate: Boolean(t.template),
-        });
+        out.set(name, new CompiledSpanType(t.title, { params: t.params_schema, result: t.result_schema }, t.template));
       }
       return out;
     });

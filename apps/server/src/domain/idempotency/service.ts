@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type { Prisma } from "../../db/database.js";
+import { retryWriteConflicts } from "../../db/transient.js";
 import { idempotencyRepository } from "../../repositories/idempotency.js";
 import type { Db } from "../../repositories/types.js";
 import type { AuthContext } from "../accounts/service.js";
@@ -81,7 +82,8 @@ export class IdempotencyService {
       const outcome = await effect(this.prisma);
       return { status: outcome.status, text: JSON.stringify(outcome.body), replayed: false };
     }
-    return this.prisma.$transaction(async (tx) => {
+    // A deadlock or serialization failure rolled the whole transaction back (the claim too).
+    return retryWriteConflicts(() => this.prisma.$transaction(async (tx) => {
       if (key === undefined) {
         const outcome = await effect(tx);
         return { status: outcome.status, text: JSON.stringify(outcome.body), replayed: false };
@@ -98,7 +100,7 @@ export class IdempotencyService {
       const text = JSON.stringify(outcome.body);
       await idempotencyRepository.complete(tx, accountId, key, outcome.status, outcome.replay === undefined ? text : JSON.stringify(outcome.replay));
       return { status: outcome.status, text, replayed: false };
-    }, TX);
+    }, TX));
   }
 
   /** When a record written now should expire. */

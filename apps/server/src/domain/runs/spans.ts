@@ -1,4 +1,4 @@
-import type { PayloadValidation, SpanTypeSchemaDetails } from "@spyglass/contracts";
+import { MAX_SPANS_PER_RUN, type PayloadValidation, type SpanTypeSchemaDetails } from "@spyglass/contracts";
 import type { Prisma, SqlDriver, SqlTransaction } from "../../db/database.js";
 import type { Page } from "../../model/page.js";
 import { instancesRepository } from "../../repositories/instances.js";
@@ -164,8 +164,12 @@ export class SpansService {
     }
     const issues = validateAgainst(target === "payload" ? type.params : type.result, value, target);
     const real = issues.filter((i) => i.target !== "schema");
+    const prefix = target === "payload" ? "details.payload" : "details.result_payload";
+    const unjudged = issues.find((i) => i.target === "schema" && type.params && type.result);
+    if (this.strict && unjudged) {
+      throw new AppError("invalid_value", `${prefix}: ${unjudged.message}`, { fields: [{ path: prefix, message: unjudged.message }] });
+    }
     if (this.strict && real.length) {
-      const prefix = target === "payload" ? "details.payload" : "details.result_payload";
       const fields = real.map((i) => ({ path: [prefix, i.path].filter(Boolean).join("."), message: i.message }));
       throw new AppError("invalid_value", `${target} does not match the span type's schema: ${fields.map((f) => `${f.path} ${f.message}`).join("; ")}`, { fields });
     }
@@ -223,6 +227,9 @@ export class SpansService {
     const instance = await this.instances.get(auth, input.agent_instance_id, db);
     if (instance.status === "terminated") return terminatedError(instance);
     if (isTerminal(instance.status)) return invalidAction(`the agent instance is ${instance.status}; no new spans can be added`);
+    if (await spansRepository.runIsFull(db, auth.accountId, instance.id)) {
+      return invalidAction(`the agent instance holds ${MAX_SPANS_PER_RUN} spans, the most a run may hold; no new spans can be added`);
+    }
     if (input.parent_span_id) {
       const parent = await spansRepository.findParent(db, auth.accountId, input.parent_span_id);
       if (!parent || parent.agentInstanceId !== instance.id) {

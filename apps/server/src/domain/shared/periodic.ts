@@ -1,12 +1,15 @@
 import type { Logger } from "pino";
 
 /**
- * Background work on a timer (sweeps, purges): one run at a time, a failed run is logged and the
- * next one comes at the next tick, and the timer never keeps the process alive.
+ * Background work on a timer (sweeps, purges): one run at a time, the timer never keeps the
+ * process alive, and a failing task logs one line when it starts failing (a database outage fails
+ * every tick until it ends) and one when it works again; the next run catches up on what was missed.
  */
 export class PeriodicTask {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  /** Runs failed in a row. */
+  private failing = 0;
 
   constructor(
     private readonly name: string,
@@ -31,8 +34,12 @@ export class PeriodicTask {
   private tick(): void {
     if (this.inFlight) return;
     this.inFlight = this.work()
+      .then(() => {
+        if (this.failing) this.logger?.info({ failedRuns: this.failing }, `${this.name}s work again`);
+        this.failing = 0;
+      })
       .catch((err: unknown) => {
-        this.logger?.error({ err }, `${this.name} failed`);
+        if (this.failing++ === 0) this.logger?.error({ err }, `${this.name} failed; retrying every interval until it works`);
       })
       .finally(() => {
         this.inFlight = undefined;

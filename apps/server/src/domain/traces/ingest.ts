@@ -1,14 +1,17 @@
 import { availableParallelism } from "node:os";
-import type { AvTraceBatchItem } from "@spyglass/contracts";
+import { MAX_SPANS_PER_RUN, type AvTraceBatchItem } from "@spyglass/contracts";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { SqlDriver } from "../../db/database.js";
-import { tracesRepository } from "../../repositories/traces.js";
+import { retryWriteConflicts, sqlState } from "../../db/transient.js";
+import { tracesRepository, type SpanWrite } from "../../repositories/traces.js";
 import type { AuthContext } from "../accounts/service.js";
 import type { CatalogService } from "../catalog/service.js";
+import type { PriceService } from "../prices/service.js";
 import type { EventQuota } from "../usage/quota.js";
 import { generatePfid } from "../shared/pfid.js";
 import { normalizeTraceItem, type NormalizedTrace } from "./normalize.js";
+import { otelTraces, type OtelSpan } from "./otel.js";
 
 export interface BatchError {
   index: number;
@@ -22,17 +25,6 @@ export interface BatchOutcome {
   /** Indexes of the traces stored. */
   accepted: number[];
   errors: BatchError[];
-}
-
-const RETRYABLE = new Set(["40001", "40P01"]);
-
-/** The SQLSTATE of a failed query (from the driver, or wrapped by Prisma), if the error carries one. */
-function sqlState(error: unknown): string | undefined {
-  const own = (error as { code?: unknown }).code;
-  if (typeof own === "string" && /^[0-9A-Z]{5}$/.test(own)) return own;
-  const meta = (error as { meta?: { code?: unknown; driverAdapterError?: { cause?: { originalCode?: unknown; code?: unknown } } } }).meta;
-  const code = meta?.driverAdapterError?.cause?.originalCode ?? meta?.driverAdapterError?.cause?.code ?? meta?.code;
-  return typeof code === "string" ? code : undefined;
 }
 
 function sqlMessage(error: unknown): string {
@@ -96,6 +88,7 @@ export class TraceIngestService {
     private readonly sql: SqlDriver,
     private readonly catalog: CatalogService,
     private readonly quota: EventQuota,
+    private readonly prices: PriceService,
     config: Pick<Config, "DB_POOL_SIZE">,
     private readonly logger?: Logger,
   ) {
@@ -106,7 +99,8 @@ export class TraceIngestService {
 
   async ingestBatch(auth: AuthContext, items: { index: number; item: AvTraceBatchItem }[], now = new Date()): Promise<BatchOutcome> {
     const errors: BatchError[] = [];
-    const reject = (t: { index: number; traceId: string | null }, message: string) => errors.push({ index: t.index, traceId: t.traceId, message });
+    const reject = (t: { index: number; traceId: string | null }, message: string, detail?: string) =>
+      errors.push({ index: t.index, traceId: t.traceId, message, ...(detail ? { detail } : {}) });
 
     const traces: NormalizedTrace[] = [];
     for (const { index, item } of items) {
@@ -114,7 +108,37 @@ export class TraceIngestService {
       if (result.ok) traces.push(result.trace);
       else reject(result, result.message);
     }
+    const accepted = await this.store(auth, traces, reject, now);
+    errors.sort((a, b) => a.index - b.index);
+    return { accepted, errors };
+  }
 
+  /**
+   * OTLP export: the spans grouped into runs by trace, stored like a batch (each run atomically).
+   * Returns how many spans were not stored and why, for the response's partial_success.
+   */
+  async ingestOtel(auth: AuthContext, spans: OtelSpan[], now = new Date()): Promise<{ rejectedSpans: number; messages: string[] }> {
+    const traces = otelTraces(spans);
+    // A token restricted to one agent writes that agent's runs only, also when a trace is shared.
+    if (auth.agentId) for (const t of traces) t.assembly = { hasRoot: t.assembly?.hasRoot ?? false, joinOtherAgent: false };
+    const messages: string[] = [];
+    const usage = new Map(traces.flatMap((t) => [...t.usage]));
+    const accepted = new Set(
+      await this.store(auth, traces, (t, message) => messages.push(`trace ${t.traceId ?? "?"}: ${message}`), now, (span) => usage.get(span.id)?.cachedInputTokens ?? null),
+    );
+    const rejectedSpans = traces.reduce((n, t) => (accepted.has(t.index) ? n : n + t.received), 0);
+    return { rejectedSpans, messages };
+  }
+
+  /** Stores normalized traces; returns the indexes stored (ascending) and reports the others. */
+  private async store(
+    auth: AuthContext,
+    traces: NormalizedTrace[],
+    /** `detail`: the database's own text, for the log only. */
+    reject: (t: { index: number; traceId: string | null }, message: string, detail?: string) => void,
+    now: Date,
+    cachedInput?: (span: SpanWrite) => number | null,
+  ): Promise<number[]> {
     // Events are the spans received; the whole batch is refused when it does not fit the month.
     const reservation = await this.quota.reserve(auth.accountId, traces.reduce((sum, t) => sum + t.spans.length, 0), now);
 
@@ -132,6 +156,8 @@ export class TraceIngestService {
         }
         writable = mine;
       }
+      writable = await this.withinSpanCap(auth, writable, reject);
+      await this.prices.price(auth.accountId, writable.flatMap((t) => t.spans), cachedInput);
       // Runs in id order: concurrent batches take their row locks in the same order.
       writable.sort((a, b) => (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : a.index - b.index));
       const agents = [...new Set(writable.map((t) => t.agentName))].map((name) => ({ name, newId: generatePfid(auth.partition) }));
@@ -139,7 +165,7 @@ export class TraceIngestService {
       for (const r of await this.write(auth, agents, writable)) rejected.set(r.idx, rejection(r.idx, r.reason));
       for (const trace of writable) {
         const refused = rejected.get(trace.index);
-        if (refused !== undefined) errors.push({ index: trace.index, traceId: trace.traceId, message: refused.reason, ...(refused.detail ? { detail: refused.detail } : {}) });
+        if (refused !== undefined) reject(trace, refused.reason, refused.detail);
         else {
           accepted.push(trace.index);
           stored += trace.spans.length;
@@ -150,8 +176,7 @@ export class TraceIngestService {
       // Only spans of stored traces count; the rest of the reservation goes back.
       await reservation.settle(stored);
     }
-    errors.sort((a, b) => a.index - b.index);
-    return { accepted, errors };
+    return accepted;
   }
 
   /**
@@ -174,26 +199,45 @@ export class TraceIngestService {
   }
 
   /**
+   * A run holds at most MAX_SPANS_PER_RUN spans: a trace whose new spans would take it past that is
+   * rejected. Checked before the write, so batches racing on one run can pass it together by at
+   * most their own spans (100 each).
+   */
+  private async withinSpanCap(auth: AuthContext, traces: NormalizedTrace[], reject: (t: NormalizedTrace, message: string) => void) {
+    if (traces.length === 0) return traces;
+    const stored = await tracesRepository.countOtherSpans(
+      this.sql,
+      auth.accountId,
+      traces.map((t) => t.traceId),
+      traces.flatMap((t) => t.spans.map((s) => s.id)),
+    );
+    const added = new Map<string, Set<string>>();
+    for (const t of traces) for (const s of t.spans) (added.get(t.traceId) ?? added.set(t.traceId, new Set()).get(t.traceId)!).add(s.id);
+    return traces.filter((t) => {
+      const total = (stored.get(t.traceId) ?? 0) + (added.get(t.traceId)?.size ?? 0);
+      if (total <= MAX_SPANS_PER_RUN) return true;
+      reject(t, `a trace holds at most ${MAX_SPANS_PER_RUN} spans; this one would hold ${total}`);
+      return false;
+    });
+  }
+
+  /**
    * Stores the traces in one call, retried on a deadlock or serialization failure (the writes are
    * forward-only upserts, so repeating them is harmless). A value the client sent that a column
    * cannot hold is normally caught per trace; one that fails the whole call (in a run header) is
    * found by storing the traces one by one.
    */
   private async write(auth: AuthContext, agents: { name: string; newId: string }[], traces: NormalizedTrace[]): Promise<{ idx: number; reason: string }[]> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.gate.run(() => tracesRepository.ingestBatch(this.sql, auth.accountId, agents, traces));
-      } catch (error) {
-        const state = sqlState(error);
-        if (state && RETRYABLE.has(state) && attempt < 5) continue;
-        if (state?.startsWith("22")) {
-          if (traces.length === 1) return [{ idx: traces[0]!.index, reason: `${DATABASE_REFUSAL}${sqlMessage(error)}` }];
-          const results: { idx: number; reason: string }[] = [];
-          for (const trace of traces) results.push(...(await this.write(auth, agents.filter((a) => a.name === trace.agentName), [trace])));
-          return results;
-        }
-        throw error;
+    try {
+      return await retryWriteConflicts(() => this.gate.run(() => tracesRepository.ingestBatch(this.sql, auth.accountId, agents, traces)));
+    } catch (error) {
+      if (sqlState(error)?.startsWith("22")) {
+        if (traces.length === 1) return [{ idx: traces[0]!.index, reason: `${DATABASE_REFUSAL}${sqlMessage(error)}` }];
+        const results: { idx: number; reason: string }[] = [];
+        for (const trace of traces) results.push(...(await this.write(auth, agents.filter((a) => a.name === trace.agentName), [trace])));
+        return results;
       }
+      throw error;
     }
   }
 }

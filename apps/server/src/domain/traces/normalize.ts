@@ -1,5 +1,5 @@
 import { AV_SPAN_TYPES, type AvTraceBatchItem } from "@spyglass/contracts";
-import type { InstanceWrite, SpanWrite } from "../../repositories/traces.js";
+import type { InstanceWrite, SpanWrite, TraceBatchWrite } from "../../repositories/traces.js";
 import { instanceStatusOf, spanStatusOf, TERMINAL_SPAN_STATUSES, TIMED_OUT_REASON } from "../../model/status.js";
 
 // Rules that turn one reported trace into rows, before anything touches the database.
@@ -15,6 +15,7 @@ export interface NormalizedTrace {
   spans: SpanWrite[];
   /** What the client reported; null means "the sum over the llm spans". */
   reportedTotals: { tokens: number | null; costUsd: string | null };
+  assembly?: TraceBatchWrite["assembly"];
 }
 
 export type NormalizeResult = { ok: true; trace: NormalizedTrace } | { ok: false; index: number; traceId: string | null; message: string };
@@ -155,6 +156,7 @@ export function normalizeTraceItem(index: number, item: AvTraceBatchItem): Norma
         outputTokens: s.output_tokens ?? null,
         totalTokens,
         costUsd: moneyText(s.cost_usd),
+        costComputed: false,
         payload: asObjectJson(s.input),
         resultPayload: asObjectJson(s.output),
         metadata: s.metadata ? JSON.stringify(s.metadata) : null,
