@@ -247,7 +247,7 @@ describe("an agent_deployment token", () => {
     ["/agents/{id}/runs", `/agents/${other.agent}/runs`],
   ];
   /** GETs that carry no agent's data (or need the admin scope a deployment token lacks). */
-  const ACCOUNT_WIDE = ["/ping", "/account", "/environment", "/environment/{id}", "/api_token", "/api_token/{id}", "/me/api-keys/", "/me/api-keys/ping/"];
+  const ACCOUNT_WIDE = ["/ping", "/account", "/environment", "/environment/{id}", "/model_prices", "/api_token", "/api_token/{id}", "/me/api-keys/", "/me/api-keys/ping/"];
 
   it("reads only its own agent, on every read path of both dialects", async () => {
     const documented = Object.entries(buildOpenApiDocument().paths ?? {})
