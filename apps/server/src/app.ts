@@ -10,6 +10,7 @@ import { prefactorErrorHandler, routeNotFound } from "./http/errors.js";
 import { requestLogger } from "./http/logging.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { useQueryParser } from "./http/query.js";
+import { DEFAULT_WEB_DIR, webRouter } from "./http/web.js";
 import { createServices, type Services } from "./services.js";
 
 export interface AppDeps {
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(otlpRouter(services, config));
   app.use("/api/v1", agentvistaRouter(services, config));
   app.use("/api/v1", prefactorRouter(services, config));
+  app.use(webRouter(config.SPYGLASS_WEB_DIR ?? DEFAULT_WEB_DIR));
 
   app.use(routeNotFound);
   app.use(prefactorErrorHandler);

@@ -58,6 +58,7 @@ export const ConfigSchema = z.object({
     .refine(isTrustProxy, "expected a hop count, or addresses, subnets, loopback, linklocal or uniquelocal separated by commas")
     .optional(),
   WEB_CONCURRENCY: intFrom(1, 64).default(1),
+  SPYGLASS_WEB_DIR: z.string().min(1).optional(),
 }).refine((c) => c.WEB_CONCURRENCY === 1 || c.DATABASE_URL !== undefined, {
   path: ["WEB_CONCURRENCY"],
   message: "more than one server process needs DATABASE_URL (the embedded database belongs to one process)",

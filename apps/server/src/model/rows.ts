@@ -39,6 +39,9 @@ export interface SpanRow {
   resultPayload: Record<string, unknown> | null;
   metadata: Record<string, unknown> | null;
   errorMessage: string | null;
+  /** Rendered from the span type's template (Prefactor spans); bounded by MAX_SUMMARY_LENGTH. */
+  summary: string | null;
+  payloadValidation: unknown;
 }
 
 /** A span as a page of a trace shows it: large JSON fields already summarised by the database. */

@@ -193,7 +193,7 @@ const SPAN_COLUMNS = Prisma.sql`
   s.id, s.agent_instance_id AS "traceId", s.parent_span_id AS "parentSpanId", s.schema_name AS "schemaName", s.name, s.status,
   COALESCE(s.started_at, s.inserted_at) AS "startedAt", s.finished_at AS "finishedAt", s.duration_ms::float8 AS "durationMs", s.model,
   s.input_tokens AS "inputTokens", s.output_tokens AS "outputTokens", s.total_tokens AS "totalTokens",
-  s.cost_usd::text AS "costUsd", s.cost_computed AS "costComputed", s.error_message AS "errorMessage"`;
+  s.cost_usd::text AS "costUsd", s.cost_computed AS "costComputed", s.error_message AS "errorMessage", s.summary, s.payload_validation AS "payloadValidation"`;
 
 const TRACE_FROM = Prisma.sql`agent_instances i LEFT JOIN agents a ON a.account_id = i.account_id AND a.id = i.agent_id`;
 

@@ -1,14 +1,11 @@
-import { existsSync } from "node:fs";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable as available, chromiumPath, launchChromium } from "../helpers/browser.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 
-// Debian's Chromium (.ci/run installs it). Never a downloaded browser build.
-const executablePath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const available = existsSync(executablePath);
-if (!available && process.env.CI) throw new Error(`Chromium not found at ${executablePath}; CI must install it`);
+if (!available && process.env.CI) throw new Error(`Chromium not found at ${chromiumPath}; CI must install it`);
 
 let ctx: TestContext;
 let server: Server;
@@ -21,10 +18,7 @@ beforeAll(async () => {
   server = ctx.app.listen(0, "127.0.0.1");
   await new Promise((resolve) => server.once("listening", resolve));
   baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  browser = await chromium.launch({
-    executablePath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

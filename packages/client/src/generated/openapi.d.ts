@@ -1727,6 +1727,9 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             error_message: string | null;
+            /** @description Rendered from the span type's Liquid template of the run's schema version (spans reported through the Prefactor dialect); null without a template */
+            summary: string | null;
+            payload_validation: components["schemas"]["PayloadValidation"] & unknown;
             /** @description True when input, output or metadata was replaced by an AvTruncatedJson */
             truncated: boolean;
         };
@@ -1763,6 +1766,9 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             error_message: string | null;
+            /** @description Rendered from the span type's Liquid template of the run's schema version (spans reported through the Prefactor dialect); null without a template */
+            summary: string | null;
+            payload_validation: components["schemas"]["PayloadValidation"] & unknown;
         };
         AvOutcome: {
             trace_id: string;

@@ -1,4 +1,5 @@
 import { z } from "../zod.js";
+import { PayloadValidationSchema } from "../prefactor/spans.js";
 import { AvPageQuerySchema, avPage, queryInt } from "./pagination.js";
 
 // Inputs are lenient where SDKs differ (null means "not given", unknown fields are ignored) and
@@ -185,6 +186,12 @@ export const AvSpanSchema = z
     output: JsonObjectSchema.nullable(),
     metadata: JsonObjectSchema.nullable(),
     error_message: z.string().nullable(),
+    summary: z.string().nullable().openapi({
+      description: "Rendered from the span type's Liquid template of the run's schema version (spans reported through the Prefactor dialect); null without a template",
+    }),
+    payload_validation: PayloadValidationSchema.openapi({
+      description: "The payload and result checked against the span type's JSON Schemas (Prefactor dialect); unchecked for spans without a declared type",
+    }),
   })
   .openapi("AvSpan");
 export type AvSpan = z.infer<typeof AvSpanSchema>;

@@ -12,7 +12,7 @@ import type { AgentComparison } from "../../domain/traces/analytics.js";
 import { isUsable } from "../../domain/tokens/service.js";
 import { spanTraceStatusOf, traceStatusOf } from "../../model/status.js";
 import type { AgentRunStats, SpanPageRow, SpanRow, TraceRow } from "../../model/rows.js";
-import { iso } from "../shared.js";
+import { iso, validationOf } from "../shared.js";
 
 // Rows of the one domain model, as the AgentVista wire format shows them.
 
@@ -62,6 +62,8 @@ export function presentSpan(row: SpanRow): AvSpan {
     output: asObject(row.resultPayload),
     metadata: asObject(row.metadata),
     error_message: row.errorMessage,
+    summary: row.summary,
+    payload_validation: validationOf(row.payloadValidation),
   };
 }
 

@@ -5,12 +5,11 @@ import type {
   AgentSpan,
   AgentVersion,
   Environment,
-  PayloadValidation,
   SpanTypeSchemaDetails,
 } from "@spyglass/contracts";
 import type { Prisma as P } from "../../generated/prisma/client.js";
 import type { InstanceCountRow, SpanCountRow } from "../../model/rows.js";
-import { iso } from "../shared.js";
+import { iso, validationOf } from "../shared.js";
 
 type Row<M extends keyof P.TypeMap["model"]> = P.TypeMap["model"][M]["payload"]["scalars"];
 
@@ -107,7 +106,6 @@ export function toInstance(instance: Row<"AgentInstance">, counts: SpanCountRow[
   };
 }
 
-const UNCHECKED: PayloadValidation = { status: "unchecked", errors: [] };
 
 export function toSpan(span: Row<"Span">, title: string, withSummary: boolean): AgentSpan {
   const finished = span.status === "complete" || span.status === "failed" || span.status === "cancelled";
@@ -124,7 +122,7 @@ export function toSpan(span: Row<"Span">, title: string, withSummary: boolean): 
     payload: (span.payload ?? {}) as Record<string, unknown>,
     started_at: iso(span.startedAt),
     finished_at: iso(span.finishedAt),
-    payload_validation: (span.payloadValidation as PayloadValidation | null) ?? UNCHECKED,
+    payload_validation: validationOf(span.payloadValidation),
     inserted_at: iso(span.insertedAt),
     updated_at: iso(span.updatedAt),
   };
