@@ -3,15 +3,13 @@
  * message (the whole request's 400, or one trace's rejection in a batch), and its text goes to the
  * operator's log under the request id.
  */
-import { Writable } from "node:stream";
 import request from "supertest";
 import type { Express } from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AvTraceBatchResponseSchema } from "@spyglass/contracts";
-import { createApp } from "../../src/app.js";
 import { UNSTORABLE_TRACE_MESSAGE } from "../../src/domain/traces/ingest.js";
-import { createLogger } from "../../src/http/logging.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
+import { appLoggingTo } from "../helpers/log-capture.js";
 import { bearer, traceItem } from "../helpers/agentvista.js";
 
 let ctx: TestContext;
@@ -19,13 +17,7 @@ let app: Express;
 const logLines: string[] = [];
 beforeAll(async () => {
   ctx = await createTestContext();
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logLines.push(chunk.toString("utf8"));
-      done();
-    },
-  });
-  app = createApp({ db: ctx.db, config: ctx.config, logger: createLogger("info", sink), services: ctx.services });
+  app = appLoggingTo(ctx, logLines);
 });
 afterAll(async () => {
   await ctx?.close();
