@@ -10,7 +10,7 @@ export const INSTANCE_COLUMNS: readonly Column[] = [
   ["agent_schema_version_id", "text"], ["environment_id", "text"], ["status", "text"], ["purpose", "text"],
   ["started_at", "timestamptz"], ["finished_at", "timestamptz"], ["duration_ms", "int8"],
   ["termination_reason", "text"], ["success", "bool"], ["outcome", "text"], ["error_message", "text"],
-  ["total_tokens", "int8"], ["total_cost_usd", "numeric"], ["totals_explicit", "bool"], ["metadata", "jsonb"],
+  ["total_tokens", "int8"], ["total_cost_usd", "numeric"], ["tokens_explicit", "bool"], ["cost_explicit", "bool"], ["metadata", "jsonb"],
   ["last_activity_at", "timestamptz"], ["inserted_at", "timestamptz"], ["updated_at", "timestamptz"],
 ];
 
@@ -48,7 +48,7 @@ export function instanceRow(t: GenTrace, ctx: RowContext): Row {
     instanceStatus(t.status), ctx.schemaVersionId ? "live" : null,
     iso(t.startedAt), t.endedAt === null ? null : iso(t.endedAt), t.durationMs,
     t.status === "timed_out" ? "timed_out" : null, t.success, t.outcome, t.errorMessage,
-    t.totalTokens, usd(t.totalCostMicros), t.totalsExplicit, JSON.stringify(t.metadata),
+    t.totalTokens, usd(t.totalCostMicros), t.totalsExplicit, t.totalsExplicit, JSON.stringify(t.metadata),
     iso(lastActivity), inserted, iso(t.endedAt ?? lastActivity),
   ];
 }

@@ -8,6 +8,7 @@ import { prefactorRouter } from "./dialects/prefactor/router.js";
 import { docsRouter } from "./http/docs.js";
 import { prefactorErrorHandler, routeNotFound } from "./http/errors.js";
 import { requestLogger } from "./http/logging.js";
+import { requestMetrics } from "./metrics.js";
 import { securityHeaders } from "./http/security-headers.js";
 import { useQueryParser } from "./http/query.js";
 import { DEFAULT_WEB_DIR, webRouter } from "./http/web.js";
@@ -34,6 +35,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(securityHeaders());
   useQueryParser(app);
   app.use(requestLogger(logger));
+  app.use(requestMetrics());
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
@@ -47,6 +49,8 @@ export function createApp(deps: AppDeps): Express {
     }
   });
   app.use(docsRouter());
+  // Metrics are served on METRICS_PORT only; a scraper pointed at the API gets a clear 404, not the dashboard's page.
+  app.get("/metrics", routeNotFound);
 
   app.use(otlpRouter(services, config));
   app.use("/api/v1", agentvistaRouter(services, config));

@@ -34,6 +34,12 @@ describe("loadConfig", () => {
     }
   });
 
+  it("serves metrics only when METRICS_PORT is set, on loopback unless told, never on the API's port", () => {
+    expect(loadConfig({}).METRICS_PORT).toBeUndefined();
+    expect(loadConfig({ METRICS_PORT: "9464" })).toMatchObject({ METRICS_PORT: 9464, METRICS_HOST: "127.0.0.1" });
+    expect(() => loadConfig({ PORT: "9464", METRICS_PORT: "9464" })).toThrow(/^invalid configuration: METRICS_PORT: must differ from PORT/);
+  });
+
   it("treats empty variables as unset", () => {
     expect(loadConfig({ PORT: "", DATABASE_URL: "" }).PORT).toBe(3000);
   });

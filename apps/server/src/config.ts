@@ -59,9 +59,14 @@ export const ConfigSchema = z.object({
     .optional(),
   WEB_CONCURRENCY: intFrom(1, 64).default(1),
   SPYGLASS_WEB_DIR: z.string().min(1).optional(),
+  METRICS_PORT: intFrom(1, 65535).optional(),
+  METRICS_HOST: z.string().min(1).default("127.0.0.1"),
 }).refine((c) => c.WEB_CONCURRENCY === 1 || c.DATABASE_URL !== undefined, {
   path: ["WEB_CONCURRENCY"],
   message: "more than one server process needs DATABASE_URL (the embedded database belongs to one process)",
+}).refine((c) => c.METRICS_PORT === undefined || c.METRICS_PORT !== c.PORT, {
+  path: ["METRICS_PORT"],
+  message: "must differ from PORT (metrics are not served on the API's port)",
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

@@ -6,6 +6,7 @@ import { loadConfigOrExit, type Config } from "./config.js";
 import { DatabaseStartupError, openDatabase, type Database } from "./db/database.js";
 import { AccountsService } from "./domain/accounts/service.js";
 import { createLogger } from "./http/logging.js";
+import { startMetricsServer } from "./metrics.js";
 import { createServices } from "./services.js";
 
 const config = loadConfigOrExit(process.env);
@@ -34,6 +35,19 @@ async function bootstrap(db: Database): Promise<void> {
   }
 }
 
+/** The metrics endpoint on METRICS_HOST:METRICS_PORT when METRICS_PORT is set (closeAllConnections: a scraper keeps its connection open). */
+async function serveMetrics(cfg: Config, log: Logger, ofWorkers = false) {
+  if (cfg.METRICS_PORT === undefined) return undefined;
+  try {
+    const server = await startMetricsServer(cfg.METRICS_PORT, cfg.METRICS_HOST, ofWorkers);
+    log.info({ port: cfg.METRICS_PORT, host: cfg.METRICS_HOST }, "metrics on /metrics");
+    return { close: () => new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections(); }) };
+  } catch (error) {
+    console.error(`spyglass: cannot serve metrics on ${cfg.METRICS_HOST}:${cfg.METRICS_PORT}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    process.exit(1);
+  }
+}
+
 /** One HTTP server process: serves until SIGTERM/SIGINT, then drains (see shutdown below). */
 async function serve(cfg: Config, log: Logger, db: Database): Promise<void> {
   const services = createServices(db, cfg, log);
@@ -55,6 +69,8 @@ async function serve(cfg: Config, log: Logger, db: Database): Promise<void> {
       app(req, res);
     },
   );
+  // Not under the supervisor: it serves the sum of its server processes' metrics.
+  const metricsServer = cluster.isWorker ? undefined : await serveMetrics(cfg, log);
   const inFlight = new Set<ServerResponse>();
   server.on("request", (_req, res: ServerResponse) => {
     inFlight.add(res);
@@ -98,7 +114,7 @@ async function serve(cfg: Config, log: Logger, db: Database): Promise<void> {
     cancel.unref();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
-    await Promise.all([closed, services.close?.()]);
+    await Promise.all([closed, services.close?.(), metricsServer?.close()]);
     clearTimeout(cancel);
     await db.close();
     log.info("stopped");
@@ -124,6 +140,7 @@ async function supervise(): Promise<void> {
     cluster.fork();
   };
   for (let i = 0; i < config.WEB_CONCURRENCY; i++) fork();
+  await serveMetrics(config, logger, true);
   cluster.on("exit", (worker, code, signal) => {
     running--;
     if (stopping) {

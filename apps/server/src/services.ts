@@ -12,7 +12,7 @@ import { TokensService } from "./domain/tokens/service.js";
 import { AgentAnalyticsService } from "./domain/traces/analytics.js";
 import { TraceIngestService } from "./domain/traces/ingest.js";
 import { TracesService } from "./domain/traces/service.js";
-import { StaleRunSweeper } from "./domain/traces/sweeper.js";
+import { activityMarkEveryMs, StaleRunSweeper } from "./domain/traces/sweeper.js";
 import { PeriodicTask } from "./domain/shared/periodic.js";
 import { EventQuota } from "./domain/usage/quota.js";
 import { tokenRateLimiter, type SlidingWindowRateLimiter } from "./http/rate-limit.js";
@@ -63,7 +63,16 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
     accounts: new AccountsService(db.prisma, db.sql),
     catalog,
     instances,
-    spans: new SpansService(db.prisma, db.sql, instances, new SpanTypeCache(), config.SPAN_VALIDATION === "strict", quota, db.sqlTransaction),
+    spans: new SpansService(
+      db.prisma,
+      db.sql,
+      instances,
+      new SpanTypeCache(),
+      config.SPAN_VALIDATION === "strict",
+      quota,
+      db.sqlTransaction,
+      activityMarkEveryMs(config.RUN_TIMEOUT_MS),
+    ),
     idempotency,
     tokens: new TokensService(db.prisma),
     traceIngest: new TraceIngestService(db.sql, catalog, quota, prices, config, logger),

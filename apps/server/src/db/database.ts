@@ -6,6 +6,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config.js";
+import { metrics } from "../metrics.js";
 import { applyMigrations, MIGRATION_LOCK_SQL, migrationsUpToDate } from "./migrations.js";
 
 export type Prisma = PrismaClient;
@@ -135,6 +136,7 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
       },
     });
     pool.on("error", () => {});
+    metrics.watchPool(() => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }));
     const clients = new Set<pg.PoolClient>();
     pool.on("connect", (client) => {
       clients.add(client);

@@ -48,19 +48,27 @@ export function parseList<F extends string, Q extends z.ZodObject>(
   };
 }
 
+/**
+ * The list's figures. Past the end the page is empty: item_start = item_end = 0, page_index is
+ * the page asked for (at or beyond page_count), no next page, and the previous page is the last
+ * one that has items.
+ */
 export function paginationOf(page: Page, itemCount: number, returned: number): Pagination {
   const { offset, pageSize } = page;
+  const pageCount = Math.ceil(itemCount / pageSize);
+  const pastEnd = returned === 0 && offset > 0 && offset >= itemCount;
+  const previous = offset === 0 ? null : pastEnd ? Math.max(0, (pageCount - 1) * pageSize) : Math.max(0, offset - pageSize);
   // From what was returned, not the page size: a page cut short by LIST_BYTE_BUDGET continues where it stopped.
   const next = returned > 0 && offset + returned < itemCount ? offset + returned : null;
   return {
     item_count: itemCount,
     item_start: returned ? offset + 1 : 0,
-    item_end: offset + returned,
+    item_end: returned ? offset + returned : 0,
     page_index: Math.floor(offset / pageSize),
     page_offset: offset,
     page_size: pageSize,
-    page_count: Math.ceil(itemCount / pageSize),
+    page_count: pageCount,
     next_page_offset: next,
-    previous_page_offset: offset > 0 ? Math.max(0, offset - pageSize) : null,
+    previous_page_offset: previous,
   };
 }

@@ -13,7 +13,7 @@ export type TraceStatus = "running" | "completed" | "failed" | "timed_out";
 /** termination_reason written by the stale-run sweeper; AgentVista shows such runs as timed_out. */
 export const TIMED_OUT_REASON = "timed_out";
 
-export function traceStatusOf(status: string, terminationReason: string | null): TraceStatus {
+export function traceStatusOf(status: string): TraceStatus {
   switch (status) {
     case "pending":
     case "active":
@@ -21,7 +21,8 @@ export function traceStatusOf(status: string, terminationReason: string | null):
     case "complete":
       return "completed";
     case "terminated":
-      return terminationReason === TIMED_OUT_REASON ? "timed_out" : "failed";
+      // Killed or stale, whatever the reason given (the architecture's mapping).
+      return "timed_out";
     default:
       // failed, and cancelled (never started), which AgentVista has no word for
       return "failed";

@@ -23,7 +23,7 @@ type RawSpan = {
   name: string | null; status: string; payload: unknown; result_payload: unknown; summary: string | null; payload_validation: unknown;
   started_at: Date | null; finished_at: Date | null; duration_ms: bigint | number | string | null; model: string | null; input_tokens: number | null;
   output_tokens: number | null; total_tokens: number | null; cost_usd: SpanRow["costUsd"] | string; cost_computed: boolean; error_message: string | null; metadata: unknown;
-  inserted_at: Date; updated_at: Date;
+  provisional_end: boolean; inserted_at: Date; updated_at: Date;
 };
 
 function fromRaw(r: RawSpan): SpanRow {
@@ -35,7 +35,7 @@ function fromRaw(r: RawSpan): SpanRow {
     inputTokens: r.input_tokens, outputTokens: r.output_tokens, totalTokens: r.total_tokens,
     // The plain driver returns numeric as text; Prisma as a Decimal.
     costUsd: typeof r.cost_usd === "string" ? new Prisma.Decimal(r.cost_usd) : r.cost_usd, costComputed: r.cost_computed, errorMessage: r.error_message,
-    metadata: r.metadata as SpanRow["metadata"], insertedAt: r.inserted_at, updatedAt: r.updated_at,
+    metadata: r.metadata as SpanRow["metadata"], provisionalEnd: r.provisional_end, insertedAt: r.inserted_at, updatedAt: r.updated_at,
   };
 }
 
@@ -76,6 +76,8 @@ export interface NewSpan {
   durationMs: number | null;
   /** inserted_at and updated_at, chosen here so a stored response can carry them. */
   at: Date;
+  /** The run's activity mark is rewritten when older than this (see activityMarkEveryMs). */
+  activityEveryMs: number;
 }
 
 const recordSql = (accountId: string, from: string, r: SpanWriteRecord | undefined, row: SpanRow | null) =>
@@ -150,7 +152,7 @@ export const spansRepository = {
       resultPayload: (s.resultPayload ?? null) as SpanRow["resultPayload"], summary: s.summary,
       payloadValidation: s.payloadValidation as SpanRow["payloadValidation"], startedAt: s.startedAt, finishedAt: s.finishedAt,
       durationMs: s.durationMs === null ? null : BigInt(s.durationMs), model: null, inputTokens: null, outputTokens: null,
-      totalTokens: null, costUsd: null, costComputed: false, errorMessage: null, metadata: null, insertedAt: s.at, updatedAt: s.at,
+      totalTokens: null, costUsd: null, costComputed: false, errorMessage: null, metadata: null, provisionalEnd: false, insertedAt: s.at, updatedAt: s.at,
     };
     const rows = await runSql<{ id: string }>(sql, Prisma.sql`
       WITH run AS (
@@ -159,7 +161,7 @@ export const spansRepository = {
           AND ${tokenGuardSql(token)} AND ${runHasRoomSql(s.accountId, s.agentInstanceId)}
       ), touched AS (
         UPDATE agent_instances SET last_activity_at = now()
-        WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND last_activity_at < now() - interval '60 seconds'
+        WHERE account_id = ${s.accountId} AND id = ${s.agentInstanceId} AND last_activity_at < now() - ${s.activityEveryMs}::int * interval '1 millisecond'
           AND EXISTS (SELECT 1 FROM run)
       ), ins AS (
       INSERT INTO spans (account_id, id, agent_instance_id, agent_id, parent_span_id, schema_name, status, payload, result_payload,
@@ -200,7 +202,10 @@ export const spansRepository = {
     accountId: string,
     id: string,
     from: string,
-    d: { status: string; startedAt: Date | null; finishedAt: Date; durationMs: number | null; resultPayload: unknown; summary: string | null; payloadValidation: unknown; at: Date },
+    d: {
+      status: string; startedAt: Date | null; finishedAt: Date; durationMs: number | null; resultPayload: unknown; summary: string | null;
+      payloadValidation: unknown; at: Date; activityEveryMs: number;
+    },
     before: SpanRow,
     record: SpanWriteRecord | undefined,
     token: TokenCheck | null,
@@ -223,20 +228,10 @@ export const spansRepository = {
       ), touched AS (
         UPDATE agent_instances SET last_activity_at = now()
         WHERE account_id = ${accountId} AND id = ${before.agentInstanceId}
-          AND last_activity_at < now() - interval '60 seconds' AND EXISTS (SELECT 1 FROM upd)
+          AND last_activity_at < now() - ${d.activityEveryMs}::int * interval '1 millisecond' AND EXISTS (SELECT 1 FROM upd)
       )${recordSql(accountId, "upd", record, row)}
       SELECT id FROM upd`, { prepared: true });
     return rows[0] ? row : null;
-  },
-  /** Closes the run's open spans at `at`: active ones fail, pending ones are cancelled. */
-  closeOpen(db: Db, accountId: string, instanceId: string, at: Date) {
-    return db.$executeRaw`
-      UPDATE spans SET
-        status = CASE WHEN status = 'active' THEN 'failed' ELSE 'cancelled' END,
-        started_at = COALESCE(started_at, ${at}),
-        finished_at = ${at},
-        updated_at = now()
-      WHERE account_id = ${accountId} AND agent_instance_id = ${instanceId} AND status IN ('pending', 'active')`;
   },
   /**
    * A page of spans and the total count, on the plain driver: the list is a hot read (a run's

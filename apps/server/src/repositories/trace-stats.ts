@@ -13,9 +13,12 @@ const RUN_TIME = Prisma.sql`COALESCE(i.started_at, i.inserted_at)`;
 
 /**
  * RUN_TIME >= since, written so the (account_id, agent_id, started_at) index serves it: a run that
- * never started (started_at NULL) falls back to inserted_at.
+ * never started (started_at NULL) falls back to inserted_at, in every window and time filter of
+ * both dialects.
  */
-const runSince = (since: Date) => Prisma.sql`(i.started_at >= ${since} OR (i.started_at IS NULL AND i.inserted_at >= ${since}))`;
+export const runSince = (since: Date) => Prisma.sql`(i.started_at >= ${since} OR (i.started_at IS NULL AND i.inserted_at >= ${since}))`;
+/** RUN_TIME <= until, likewise. */
+export const runUntil = (until: Date) => Prisma.sql`(i.started_at <= ${until} OR (i.started_at IS NULL AND i.inserted_at <= ${until}))`;
 
 export interface DayStats {
   date: string;

@@ -2,6 +2,7 @@ import { AV_TRUNCATE_OVER_BYTES, AV_TRUNCATED_PREVIEW_CHARS } from "@spyglass/co
 import { Prisma } from "../generated/prisma/client.js";
 import { TIMED_OUT_REASON, type InstanceStatus, type SpanStatus, type TraceStatus } from "../model/status.js";
 import type { SqlDriver } from "../db/database.js";
+import { runSince, runUntil } from "./trace-stats.js";
 import { runSql, type Db } from "./types.js";
 import type { SpanPageRow, SpanPosition, SpanRow, TraceRow } from "../model/rows.js";
 
@@ -162,9 +163,9 @@ export function traceStatusCondition(status: TraceStatus): Prisma.Sql {
     case "completed":
       return Prisma.sql`i.status = 'complete'`;
     case "timed_out":
-      return Prisma.sql`(i.status = 'terminated' AND i.termination_reason = ${TIMED_OUT_REASON})`;
+      return Prisma.sql`i.status = 'terminated'`;
     case "failed":
-      return Prisma.sql`(i.status IN ('failed', 'cancelled') OR (i.status = 'terminated' AND i.termination_reason IS DISTINCT FROM ${TIMED_OUT_REASON}))`;
+      return Prisma.sql`i.status IN ('failed', 'cancelled')`;
   }
 }
 
@@ -208,8 +209,8 @@ function traceWhere(accountId: string, f: TraceFilters): Prisma.Sql {
   if (f.status !== undefined) parts.push(traceStatusCondition(f.status));
   if (f.success !== undefined) parts.push(Prisma.sql`i.success = ${f.success}`);
   if (f.outcome !== undefined) parts.push(Prisma.sql`i.outcome = ${f.outcome}`);
-  if (f.startedFrom !== undefined) parts.push(Prisma.sql`i.started_at >= ${f.startedFrom}`);
-  if (f.startedTo !== undefined) parts.push(Prisma.sql`i.started_at <= ${f.startedTo}`);
+  if (f.startedFrom !== undefined) parts.push(runSince(f.startedFrom));
+  if (f.startedTo !== undefined) parts.push(runUntil(f.startedTo));
   if (f.minDurationMs !== undefined) parts.push(Prisma.sql`i.duration_ms >= ${f.minDurationMs}`);
   if (f.maxDurationMs !== undefined) parts.push(Prisma.sql`i.duration_ms <= ${f.maxDurationMs}`);
   if (f.q !== undefined && f.q !== "") {
@@ -328,13 +329,16 @@ export const tracesRepository = {
 
   /**
    * Marks every open run (all accounts) without activity since `cutoff` as terminated/timed_out
-   * and closes its open spans (pending -> cancelled, active -> failed), in one statement.
+   * and closes its open spans (pending -> cancelled, active -> failed), in one statement; both are
+   * marked provisional (real terminal data replaces them). Ends are never before starts (a start
+   * may lie up to a day ahead of the server's clock).
    */
   async sweepStaleRuns(db: Db, now: Date, cutoff: Date): Promise<{ runs: number; spans: number }> {
     const [row] = await db.$queryRaw<{ runs: number; spans: number }[]>`
       WITH swept AS (
         UPDATE agent_instances SET
-          status = 'terminated', termination_reason = ${TIMED_OUT_REASON}, finished_at = ${now},
+          status = 'terminated', termination_reason = ${TIMED_OUT_REASON}, provisional_end = true,
+          finished_at = GREATEST(${now}::timestamptz, started_at),
           duration_ms = CASE WHEN started_at IS NULL THEN duration_ms
                              ELSE LEAST(GREATEST(EXTRACT(EPOCH FROM (${now}::timestamptz - started_at)) * 1000, 0), 2147483647)::int END,
           updated_at = ${now}
@@ -344,25 +348,27 @@ export const tracesRepository = {
         UPDATE spans s SET
           status = CASE WHEN s.status = 'pending' THEN 'cancelled' ELSE 'failed' END,
           started_at = COALESCE(s.started_at, ${now}),
-          finished_at = ${now},
+          finished_at = GREATEST(${now}::timestamptz, s.started_at),
           duration_ms = CASE WHEN s.started_at IS NULL THEN 0
                              ELSE LEAST(GREATEST(EXTRACT(EPOCH FROM (${now}::timestamptz - s.started_at)) * 1000, 0), 2147483647)::int END,
+          provisional_end = true,
           updated_at = ${now}
         FROM swept
         WHERE s.account_id = swept.account_id AND s.agent_instance_id = swept.id AND s.status IN ${OPEN_SPAN}
         RETURNING 1
       ), stragglers AS (
-        -- Spans that landed on a run just as it was terminated (span writes do not lock the run)
-        -- or were reported open after it timed out: closed like the run's other open spans.
+        -- Spans that landed on a run just as it finished or was terminated (span writes do not lock
+        -- the run): closed like the run's other open spans. Every end of a run marks its activity.
         UPDATE spans s SET
           status = CASE WHEN s.status = 'pending' THEN 'cancelled' ELSE 'failed' END,
           started_at = COALESCE(s.started_at, ${now}),
-          finished_at = ${now},
+          finished_at = GREATEST(${now}::timestamptz, s.started_at),
           duration_ms = CASE WHEN s.started_at IS NULL THEN 0
                              ELSE GREATEST(EXTRACT(EPOCH FROM (${now}::timestamptz - s.started_at)) * 1000, 0)::bigint END,
+          provisional_end = i.provisional_end,
           updated_at = ${now}
         FROM agent_instances i
-        WHERE i.status = 'terminated' AND i.last_activity_at >= ${now}::timestamptz - interval '1 day'
+        WHERE i.status IN ('complete', 'failed', 'cancelled', 'terminated') AND i.last_activity_at >= ${now}::timestamptz - interval '1 hour'
           AND s.account_id = i.account_id AND s.agent_instance_id = i.id AND s.status IN ${OPEN_SPAN}
         RETURNING 1
       )

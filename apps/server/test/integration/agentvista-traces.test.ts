@@ -91,7 +91,8 @@ describe("POST /traces/batch", () => {
       environmentId: env.id,
       status: "complete",
       terminationReason: null,
-      totalsExplicit: true,
+      tokensExplicit: true,
+      costExplicit: true,
       totalTokens: 1500n,
     });
     expect(instance.startedAt?.toISOString()).toBe("2024-01-15T10:00:00.000Z");
@@ -152,7 +153,7 @@ describe("POST /traces/batch", () => {
     expect(byType("custom")).toHaveLength(1);
     expect(byType("custom")[0]).toMatchObject({ name: "vector-search step", metadata: { k: 3 } });
     const instance = await ctx.db.prisma.agentInstance.findFirstOrThrow({ where: { accountId: ctx.accountId, id: traceId } });
-    expect(instance.totalsExplicit).toBe(false);
+    expect(instance).toMatchObject({ tokensExplicit: false, costExplicit: false });
   });
 
   it("moves a repeated trace forward only", async () => {

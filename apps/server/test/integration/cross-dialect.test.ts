@@ -108,13 +108,13 @@ describe("one domain model behind both dialects", () => {
     expect((await a.get("/agent_spans/straggler-span").expect(200)).body.details.status).toBe("failed");
   });
 
-  it("lets a terminated Prefactor run read as failed in AgentVista", async () => {
+  it("lets a terminated Prefactor run read as timed_out in AgentVista (killed / stale)", async () => {
     const registered = (await a
       .post("/agent_instance/register", { agent_version: { name: "terminated-runner", external_identifier: "1" }, agent_schema_version: { external_identifier: "v0" } })
       .expect(200)).body.details;
     await a.post(`/agent_instance/${registered.id}/start`, {}).expect(200);
     await a.post(`/agent_instance/${registered.id}/terminate`, { reason: "operator" }).expect(200);
     const detail = AvTraceDetailSchema.parse((await av.get(`/dashboard/traces/${registered.id}`).expect(200)).body);
-    expect(detail.status).toBe("failed");
+    expect(detail.status).toBe("timed_out");
   });
 });

@@ -177,7 +177,10 @@ describe("the instance state machine", () => {
     const res = await a.post(`/agent_instance/${inst.id}/start`, { timestamp: "yesterday" }).expect(400);
     expect(errorOf(res.body).code).toBe("invalid_value");
     expect(res.body.message).toContain("timestamp");
-    await a.post(`/agent_instance/${inst.id}/start`, { timestamp: "2026-01-01T00:00:00" }).expect(400);
+    // An impossible calendar date is refused, not rolled over; a time without a zone is UTC (docs/prefactor.md).
+    await a.post(`/agent_instance/${inst.id}/start`, { timestamp: "2026-02-30T00:00:00Z" }).expect(400);
+    const started = await a.post(`/agent_instance/${inst.id}/start`, { timestamp: "2026-01-01T00:00:00" }).expect(200);
+    expect(instanceOf(started.body).started_at).toBe("2026-01-01T00:00:00.000Z");
   });
 });
 

@@ -192,7 +192,73 @@ function oversized(limit: number): { plain: Buffer; gzipBomb: Buffer } {
   return bodies;
 }
 
-export function catalogue(p: Prepared, limits: { token: string; bodyLimit: number }): Array<{ c: Case; auths: Auth[] }> {
+// ---------------------------------------------------------------------------------------------
+// Hostile schemas and templates: CPU bombs a tenant can register and set off (issue 19). The
+// payloads stay small, so what a request costs is the bomb's, not its body's.
+
+export interface HostileSpanType {
+  name: string;
+  params_schema: Record<string, unknown>;
+  template?: string;
+  payloads: unknown[];
+}
+
+const nestedArrays = (depth: number): unknown => (depth === 0 ? [] : [nestedArrays(depth - 1)]);
+const recursive = { oneOf: [{ type: "array", items: { $ref: "#/definitions/n" } }, { type: "array", items: { $ref: "#/definitions/n" } }] };
+const evil = "a".repeat(31) + "!";
+
+/** Span types within the registration limits that held the loop for seconds before, with their payloads. */
+export const HOSTILE_SPAN_TYPES: HostileSpanType[] = [
+  { name: "redos-pattern", params_schema: { properties: { s: { type: "string", pattern: "^(a+)+$" } } }, payloads: [{ s: evil }, { s: "a".repeat(50_000) + "!" }] },
+  { name: "redos-pattern-properties", params_schema: { patternProperties: { "^(a+)+$": { type: "number" } } }, payloads: [{ [evil]: 1 }] },
+  { name: "big-program", params_schema: { properties: { s: { pattern: "^(a?){500}a{500}$" } } }, payloads: [{ s: "a".repeat(200_000) }] },
+  { name: "unique-items", params_schema: { properties: { xs: { uniqueItems: true } } }, payloads: [{ xs: Array.from({ length: 20_000 }, (_, i) => ({ i })) }] },
+  { name: "ref-recursion", params_schema: { properties: { t: { $ref: "#/definitions/n" } }, definitions: { n: recursive } }, payloads: [{ t: nestedArrays(60) }] },
+  { name: "applicator-fanout", params_schema: { properties: { xs: { items: { allOf: Array.from({ length: 200 }, (_, i) => ({ minimum: -i })) } } } }, payloads: [{ xs: Array.from({ length: 20_000 }, () => 1) }] },
+  { name: "formats", params_schema: { properties: { a: { format: "date-time" }, b: { format: "regex" }, c: { format: "uri" }, d: { format: "email" } } }, payloads: [{ a: " ".repeat(100_000), b: "a.".repeat(50_000), c: `http://${"a".repeat(100_000)}!`, d: `${"a".repeat(50_000)}@${"a.".repeat(25_000)}!` }] },
+  { name: "liquid-sort", params_schema: {}, template: '{{ s | split: "" | sort | join: "," | size }}', payloads: [{ s: "ab".repeat(500_000) }] },
+  { name: "liquid-loop", params_schema: {}, template: '{% for i in (1..100000) %}{% assign x = s | split: "" | sort | join: "" | append: x %}{% endfor %}{{ x | size }}', payloads: [{ s: "ba".repeat(5_000) }] },
+  { name: "liquid-blowup", params_schema: {}, template: '{% assign a = xs %}{% for i in (1..40) %}{% assign a = a | concat: a %}{% endfor %}{{ a | sort | size }}', payloads: [{ xs: Array.from({ length: 1_000 }, (_, i) => i) }] },
+];
+
+/** Schemas that registration refuses (400): past a limit, or a pattern RE2 cannot run. */
+export const REFUSED_SCHEMAS: Record<string, unknown>[] = [
+  { properties: Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`p${i}`, { type: "string" }])) },
+  { anyOf: Array.from({ length: 2_000 }, () => ({})) },
+  nestedItems(100),
+  { properties: { s: { pattern: "^(?=a)(a+)+$" } } },
+  { patternProperties: { "(a+)\\1": {} } },
+  { patternProperties: Object.fromEntries(Array.from({ length: 500 }, (_, i) => [`^(a+)+${i}$`, {}])) },
+  { $ref: "#/enum/0", enum: [{ anyOf: [{ $ref: "#/enum/0" }, { $ref: "#/enum/0" }] }] },
+];
+
+function nestedItems(depth: number): Record<string, unknown> {
+  return depth === 0 ? {} : { items: nestedItems(depth - 1) };
+}
+
+const REGISTER_PATH = "/api/v1/agent_instance/register";
+const SPANS_PATH = "/api/v1/agent_spans";
+
+function hostileCases(p: Prepared, hostileRun: string | undefined, add: (category: string, body: Buffer, exact: number) => void): void {
+  if (p.op.method !== "post") return;
+  if (p.path === REGISTER_PATH) {
+    REFUSED_SCHEMAS.forEach((schema, i) => {
+      const version = { external_identifier: `refused-${i}`, span_type_schemas: [{ name: "x", params_schema: schema }] };
+      add("hostile schema", jsonBytes({ agent_version: { name: "fuzz-hostile", external_identifier: "refused" }, agent_schema_version: version }), 400);
+    });
+  }
+  if (p.path === SPANS_PATH && hostileRun) {
+    for (const t of HOSTILE_SPAN_TYPES) {
+      for (const payload of t.payloads) {
+        const body = { details: { agent_instance_id: hostileRun, schema_name: t.name, status: "active", payload } };
+        add(t.template ? "hostile template" : "hostile schema", jsonBytes(body), 200);
+      }
+    }
+  }
+}
+
+/** `hostileRun`: a started run registered with HOSTILE_SPAN_TYPES, for the span cases that set them off. */
+export function catalogue(p: Prepared, limits: { token: string; bodyLimit: number; hostileRun?: string }): Array<{ c: Case; auths: Auth[] }> {
   const { token, bodyLimit } = limits;
   const { op, base, leaves } = p;
   const method = op.method.toUpperCase();
@@ -324,6 +390,7 @@ export function catalogue(p: Prepared, limits: { token: string; bodyLimit: numbe
   for (const value of ["Bearer", "Bearer  ", "Bearer a b", "Basic dXNlcjpwYXNz", `Bearer ${"x".repeat(8_000)}`, "Bearer \u00ff\u00fe", `bearer ${token}x`, `Token ${token}`]) {
     out.push({ c: { category: "bad Authorization header", method, path: url, headers: { ...headersFor, Authorization: value }, body: bodyFor }, auths: ["none"] });
   }
+  hostileCases(p, limits.hostileRun, (category, body, status) => add(category, body, admin, { exact: status }));
   return out;
 }
 

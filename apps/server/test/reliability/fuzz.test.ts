@@ -11,15 +11,17 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import v8 from "node:v8";
 import vm from "node:vm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AvErrorSchema, buildOpenApiDocument, ErrorEnvelopeSchema, OtlpStatusSchema } from "@spyglass/contracts";
 import { createTestContext, type TestContext } from "../helpers/context.js";
+import { LOOP_BLOCK_BOUND_MS } from "../helpers/loop-delay.js";
 import { dialectOf, listOperations, type Operation, type OpenApiLike } from "../helpers/openapi.js";
 import { rawRequest, type RawResponse } from "../helpers/raw-http.js";
-import { catalogue, prepare, randomCaseArb, type Auth, type Case } from "./fuzz-cases.js";
+import { catalogue, HOSTILE_SPAN_TYPES, prepare, randomCaseArb, type Auth, type Case } from "./fuzz-cases.js";
 
 const SEED = 20_261_122;
 const BODY_LIMIT = 2 * 1024 * 1024;
@@ -87,6 +89,11 @@ let peakRss = 0;
 let rssBefore = 0;
 let heapBefore = 0;
 let prototypeKeysBefore: string[] = [];
+/** How long the event loop went without turning during each request (server and fuzzer share it). */
+const loop = monitorEventLoopDelay({ resolution: 10 });
+/** Per category, the longest any one request held the loop, and which request that was. */
+const heldByCategory = new Map<string, { ms: number; request: string }>();
+let hostileRun: string | undefined;
 
 beforeAll(async () => {
   // Thousands of deliberate 401s from one address: the per-address failure limit (proved in
@@ -97,9 +104,25 @@ beforeAll(async () => {
   port = (server.address() as AddressInfo).port;
   await rawRequest(port, { method: "GET", path: "/api/v1/ping", headers: { Authorization: `Bearer ${ctx.token}` } }, agent);
   prototypeKeysBefore = Object.getOwnPropertyNames(Object.prototype);
+  hostileRun = await startHostileRun();
+  loop.enable();
 });
 
+/** A started run whose schema version has the hostile span types, for their span cases. */
+async function startHostileRun(): Promise<string> {
+  const headers = { Authorization: `Bearer ${ctx.token}`, "Content-Type": "application/json" };
+  const spanTypes = HOSTILE_SPAN_TYPES.map(({ name, params_schema, template }) => ({ name, params_schema, template }));
+  const body = { agent_version: { name: "fuzz-hostile", external_identifier: "hostile" }, agent_schema_version: { external_identifier: "hostile", span_type_schemas: spanTypes } };
+  const registered = await rawRequest(port, { method: "POST", path: "/api/v1/agent_instance/register", headers, body: Buffer.from(JSON.stringify(body)) }, agent);
+  if (registered.status !== 200) throw new Error(`hostile span types not registered: ${registered.status} ${registered.text.slice(0, 500)}`);
+  const id = (JSON.parse(registered.text) as { details: { id: string } }).details.id;
+  const started = await rawRequest(port, { method: "POST", path: `/api/v1/agent_instance/${id}/start`, headers, body: Buffer.from("{}") }, agent);
+  if (started.status !== 200) throw new Error(`hostile run not started: ${started.status}`);
+  return id;
+}
+
 afterAll(async () => {
+  loop.disable();
   agent.destroy();
   server?.closeAllConnections();
   await new Promise((r) => server?.close(r));
@@ -165,7 +188,10 @@ async function run(c: Case, auth: Auth): Promise<void> {
   requests++;
   categoryCounts.set(c.category, (categoryCounts.get(c.category) ?? 0) + 1);
   try {
+    loop.reset();
     res = await rawRequest(port, { method: c.method, path: c.path, headers, body: c.body }, agent);
+    const held = loop.max / 1e6;
+    if (held > (heldByCategory.get(c.category)?.ms ?? 0)) heldByCategory.set(c.category, { ms: held, request: `${c.method} ${short(c.path, 80)} (${auth}; body ${short(c.body?.toString("utf8") ?? "", 100)})` });
   } catch (error) {
     failures.push({ category: c.category, request: `${c.method} ${short(c.path, 120)} (${auth})`, status: 0, problem: `no response: ${String(error)}`, body: "" });
     return;
@@ -197,7 +223,7 @@ describe(`bad input against every operation of the OpenAPI document (${operation
       // Without a token, most inputs end the same way (401, or the body's 400 before it); the
       // first case of each category is enough to show that.
       const anonymous = new Set<string>();
-      for (const { c, auths } of catalogue(prepared, { token: ctx.token, bodyLimit: BODY_LIMIT })) {
+      for (const { c, auths } of catalogue(prepared, { token: ctx.token, bodyLimit: BODY_LIMIT, hostileRun })) {
         for (const auth of auths) {
           if (auth === "none" && auths.length > 1 && anonymous.has(c.category)) continue;
           if (auth === "none") anonymous.add(c.category);
@@ -232,8 +258,17 @@ describe(`bad input against every operation of the OpenAPI document (${operation
         `peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB (test process, server and fuzzer together); ${failures.length} failures`,
     );
     console.log(`fuzz categories: ${[...categoryCounts.entries()].map(([k, n]) => `${k} ${n}`).join(", ")}`);
+    const held = [...heldByCategory.entries()].sort(([, a], [, b]) => b.ms - a.ms);
+    console.log(`fuzz: longest hold of the event loop by one request, per category (ms): ${held.map(([k, h]) => `${k} ${h.ms.toFixed(0)}`).join(", ")}`);
 
     expect(failures.slice(0, 25), `${failures.length} bad answers`).toEqual([]);
+    expect(categoryCounts.get("hostile schema")).toBeGreaterThan(0);
+    expect(categoryCounts.get("hostile template")).toBeGreaterThan(0);
+    // No request held the loop long enough to stall everyone else (see LOOP_BLOCK_BOUND_MS). On a
+    // machine so busy that even the well-formed baseline requests were held long (load average 38
+    // on 2 cores: 541 ms), the bound follows that measured noise.
+    const bound = Math.max(LOOP_BLOCK_BOUND_MS, 3 * (heldByCategory.get("baseline")?.ms ?? 0));
+    expect(held[0]![1].ms, `held the loop longest: ${held[0]![0]}: ${held[0]![1].request}`).toBeLessThan(bound);
     expect(health.status).toBe(200);
     expect(ready.status).toBe(200);
     expect(Object.getOwnPropertyNames(Object.prototype)).toEqual(prototypeKeysBefore);

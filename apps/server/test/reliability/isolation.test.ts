@@ -36,6 +36,7 @@ beforeAll(async () => {
   const trace = traceItem({ agent: "a-av-agent", spans: 2 });
   await ctx.http().post("/api/v1/traces/batch").set(bearer(ctx.token)).send({ traces: [trace] }).expect(200);
   A.trace = trace.trace.trace_id as string;
+  A.avSpan = (trace.spans[0] as { span_id: string }).span_id;
   A.avAgent = (await ctx.http().get(`/api/v1/dashboard/traces/${A.trace}`).set(bearer(ctx.token)).expect(200)).body.agent_id;
   A.avKey = (await ctx.http().post("/api/v1/me/api-keys/").set(bearer(ctx.token)).send({ name: "a-key", scopes: ["read"] }).expect(201)).body.id;
 });
@@ -64,6 +65,13 @@ function resourceOf(path: string): string {
   const hit = rules.find(([re]) => re.test(path));
   if (!hit) throw new Error(`isolation matrix: no resource of account A for ${path}; add it to resourceOf()`);
   return hit[1];
+}
+
+/** The operation's path with A's ids in it (a span of a trace: a span of A's trace). */
+function pathOfA(path: string): string {
+  return path.replace(/\{([^}]+)\}/g, (_param, name: string) =>
+    encodeURIComponent(name === "span_id" && resourceOf(path) === "trace" ? A.avSpan! : A[resourceOf(path)]!),
+  );
 }
 
 /** A body that passes validation, so that the answer is about the id, not the input. */
@@ -99,7 +107,7 @@ async function snapshotOfA() {
   const reads = withIds.filter((op) => op.method === "get");
   const out: Record<string, unknown> = {};
   for (const op of reads) {
-    const path = op.path.replace(/\{[^}]+\}/, encodeURIComponent(A[resourceOf(op.path)]!));
+    const path = pathOfA(op.path);
     const res = await send(op, path, ctx.token);
     expect(res.status, `${op.path}: ${JSON.stringify(res.body)}`).toBe(200);
     out[path] = res.body;
@@ -125,8 +133,7 @@ describe("another tenant's ids", () => {
     // Writes last, destructive ones (delete, revoke) at the very end, so every read sees A intact.
     const order = [...withIds].sort((x, y) => rank(x) - rank(y));
     for (const op of order) {
-      const id = A[resourceOf(op.path)]!;
-      const path = op.path.replace(/\{[^}]+\}/, encodeURIComponent(id));
+      const path = pathOfA(op.path);
       expectNotFound(op, await send(op, path, b.token));
       figures.crossTenantCalls++;
     }
@@ -228,7 +235,7 @@ describe("scopes", () => {
   const ANY_SCOPE = new Set(["ping"]);
 
   function pathFor(op: Operation) {
-    return op.path.replace(/\{[^}]+\}/, () => encodeURIComponent(A[resourceOf(op.path)]!));
+    return pathOfA(op.path);
   }
 
   it("a read-only key gets 403 on every write operation, in both dialects, and writes nothing", async () => {

@@ -1290,7 +1290,7 @@ export interface components {
         StartInstance: {
             /**
              * Format: date-time
-             * @description ISO 8601 with a zone offset
+             * @description ISO 8601; without a zone offset it is read as UTC
              * @example 2024-01-01T00:00:00Z
              */
             timestamp?: string;
@@ -1301,7 +1301,7 @@ export interface components {
             status?: "complete" | "failed" | "cancelled";
             /**
              * Format: date-time
-             * @description ISO 8601 with a zone offset
+             * @description ISO 8601; without a zone offset it is read as UTC
              * @example 2024-01-01T00:00:00Z
              */
             timestamp?: string;
@@ -1373,13 +1373,13 @@ export interface components {
             parent_span_id?: string | null;
             /**
              * Format: date-time
-             * @description ISO 8601 with a zone offset
+             * @description ISO 8601; without a zone offset it is read as UTC
              * @example 2024-01-01T00:00:00Z
              */
             started_at?: string | null;
             /**
              * Format: date-time
-             * @description ISO 8601 with a zone offset
+             * @description ISO 8601; without a zone offset it is read as UTC
              * @example 2024-01-01T00:00:00Z
              */
             finished_at?: string | null;
@@ -1391,7 +1391,7 @@ export interface components {
             result_payload?: components["schemas"]["JsonObject"] & (Record<string, never> | null);
             /**
              * Format: date-time
-             * @description ISO 8601 with a zone offset
+             * @description ISO 8601; without a zone offset it is read as UTC
              * @example 2024-01-01T00:00:00Z
              */
             timestamp?: string;
@@ -1467,7 +1467,7 @@ export interface components {
                 environment_id?: string | null;
                 /**
                  * Format: date-time
-                 * @description ISO 8601 with a zone offset
+                 * @description ISO 8601; without a zone offset it is read as UTC
                  * @example 2024-01-01T00:00:00Z
                  */
                 expires_at?: string | null;
@@ -1590,7 +1590,7 @@ export interface components {
          * @enum {string}
          */
         AvTraceStatus: "running" | "completed" | "failed" | "timed_out";
-        /** @description USD as a decimal string (exact) or a number; stored with 6 decimal places. */
+        /** @description USD as a decimal string (exact; an exponent is allowed, as in a number) or a number; stored with 6 decimal places. */
         AvMoneyInput: string | number | null;
         AvTraceList: {
             results: components["schemas"]["AvTrace"][];
@@ -4594,9 +4594,9 @@ export interface operations {
                 agent_id?: string;
                 status?: components["schemas"]["InstanceStatus"];
                 environment_id?: string;
-                /** @description ISO 8601 with a zone offset */
+                /** @description ISO 8601; without a zone offset it is read as UTC */
                 started_after?: string;
-                /** @description ISO 8601 with a zone offset */
+                /** @description ISO 8601; without a zone offset it is read as UTC */
                 started_before?: string;
             };
             header?: never;
@@ -5136,9 +5136,9 @@ export interface operations {
                 sorting?: string;
                 agent_instance_id?: string;
                 agent_id?: string;
-                /** @description ISO 8601 with a zone offset */
+                /** @description ISO 8601; without a zone offset it is read as UTC */
                 start_time?: string;
-                /** @description ISO 8601 with a zone offset */
+                /** @description ISO 8601; without a zone offset it is read as UTC */
                 end_time?: string;
                 schema_name?: string;
                 status?: components["schemas"]["SpanStatus"];
@@ -6512,7 +6512,7 @@ export interface operations {
                 page?: number;
                 /** @description items per page, 1..100 (default 20) */
                 page_size?: number;
-                /** @description Agent name */
+                /** @description Agent name (trimmed, as names are when stored) */
                 agent?: string;
                 agent_id?: string;
                 /** @description Status of a trace or span. Spans closed by the stale-run sweeper show as failed. */
@@ -6624,9 +6624,9 @@ export interface operations {
     compareAgents: {
         parameters: {
             query: {
-                /** @description Agent id or name */
+                /** @description Agent id or name (trimmed, as names are when stored) */
                 agent_a: string;
-                /** @description Agent id or name */
+                /** @description Agent id or name (trimmed, as names are when stored) */
                 agent_b: string;
                 /** @description Window in days; absent = all time */
                 days?: "7" | "30" | "90";

@@ -25,10 +25,14 @@ const AvTimestampInputSchema = z.iso
 
 export const AvMoneyInputSchema = z
   .union([
-    z.string().regex(/^\d{1,14}(\.\d{1,12})?$/, "must be a non-negative decimal such as \"0.004500\""),
+    // The same forms as a JSON number (an exponent too: "1e-7" as 1e-7 is), below 1e14.
+    z
+      .string()
+      .regex(/^\d{1,14}(\.\d{1,12})?([eE][+-]?\d{1,3})?$/, "must be a non-negative decimal such as \"0.004500\"")
+      .refine((v) => Number(v) < 1e14, "must be less than 1e14"),
     z.number().nonnegative().lt(1e14),
   ])
-  .openapi("AvMoneyInput", { description: "USD as a decimal string (exact) or a number; stored with 6 decimal places." });
+  .openapi("AvMoneyInput", { description: "USD as a decimal string (exact; an exponent is allowed, as in a number) or a number; stored with 6 decimal places." });
 
 const TokenCountSchema = z.number().int().nonnegative().max(2_147_483_647);
 const DurationSchema = z.number().int().nonnegative().max(2_147_483_647);
@@ -236,7 +240,7 @@ const QueryTimestampSchema = z.iso.datetime({ offset: true, local: true, message
 export const AV_TRACE_ORDER_FIELDS = ["started_at", "duration_ms", "total_cost_usd"] as const;
 
 export const AvTraceListQuerySchema = AvPageQuerySchema.extend({
-  agent: z.string().max(255).optional().openapi({ description: "Agent name" }),
+  agent: z.string().trim().max(255).optional().openapi({ description: "Agent name (trimmed, as names are when stored)" }),
   agent_id: z.string().max(128).optional(),
   status: AvTraceStatusSchema.optional(),
   success: z.enum(["true", "false"]).optional(),
@@ -257,8 +261,8 @@ export type AvTraceListResponse = z.infer<typeof AvTraceListResponseSchema>;
 export const AvTraceIdParamsSchema = z.object({ trace_id: z.string().min(1).max(128) });
 
 export const AvCompareAgentsQuerySchema = z.object({
-  agent_a: z.string().min(1).max(255).openapi({ description: "Agent id or name" }),
-  agent_b: z.string().min(1).max(255).openapi({ description: "Agent id or name" }),
+  agent_a: z.string().trim().min(1).max(255).openapi({ description: "Agent id or name (trimmed, as names are when stored)" }),
+  agent_b: z.string().trim().min(1).max(255).openapi({ description: "Agent id or name (trimmed, as names are when stored)" }),
   days: z.enum(["7", "30", "90"]).optional().openapi({ description: "Window in days; absent = all time" }),
 });
 

@@ -10,6 +10,7 @@ export const PfidSchema = z
 /** Ids in paths and filters are looked up as given (AgentVista runs keep their UUIDs). */
 export const IdParamSchema = z.string().min(1).max(128);
 
+/** Without a zone a timestamp is read as UTC, in both dialects. */
 export const TimestampSchema = z.iso
-  .datetime({ offset: true })
-  .openapi({ example: "2024-01-01T00:00:00Z", description: "ISO 8601 with a zone offset" });
+  .datetime({ offset: true, local: true })
+  .openapi({ example: "2024-01-01T00:00:00Z", description: "ISO 8601; without a zone offset it is read as UTC" });

@@ -27,7 +27,7 @@ export function presentTrace(row: TraceRow): AvTrace {
     trace_id: row.id,
     agent_id: row.agentId,
     agent_name: row.agentName,
-    status: traceStatusOf(row.status, row.terminationReason),
+    status: traceStatusOf(row.status),
     started_at: iso(row.startedAt),
     ended_at: iso(row.finishedAt),
     duration_ms: row.durationMs,

@@ -20,7 +20,7 @@ import {
 } from "@spyglass/contracts";
 import { requireScope } from "../../domain/accounts/service.js";
 import type { BatchError } from "../../domain/traces/ingest.js";
-import { parseInstant } from "../../domain/traces/normalize.js";
+import { instantOf } from "../../domain/shared/time.js";
 import { AppError } from "../../domain/shared/app-error.js";
 import { authOf } from "../../http/context.js";
 import { respond } from "../../http/respond.js";
@@ -29,13 +29,6 @@ import type { Services } from "../../services.js";
 import { presentComparison, presentPageSpan, presentSpan, presentTrace } from "./present.js";
 
 const DEFAULT_PAGE_SIZE = 20;
-
-function instantParam(value: string | undefined, name: string): Date | undefined {
-  if (value === undefined) return undefined;
-  const date = parseInstant(value);
-  if (!date) throw new AppError("invalid_value", `${name}: not a valid timestamp`, { fields: [{ path: name, message: "not a valid timestamp" }] });
-  return date;
-}
 
 /** Ids are stored lowercase (PFIDs are; UUIDs are lowered on ingest). */
 function traceIdOf(req: Request): string {
@@ -105,8 +98,8 @@ export function registerTraceRoutes(av: Router, services: Services): void {
         status: q.status,
         success: q.success === undefined ? undefined : q.success === "true",
         outcome: q.outcome,
-        startedFrom: instantParam(q.start, "start"),
-        startedTo: instantParam(q.end, "end"),
+        startedFrom: q.start === undefined ? undefined : instantOf(q.start, "start"),
+        startedTo: q.end === undefined ? undefined : instantOf(q.end, "end"),
         minDurationMs: q.min_duration_ms,
         maxDurationMs: q.max_duration_ms,
         q: q.q,

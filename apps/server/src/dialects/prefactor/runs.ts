@@ -24,6 +24,7 @@ import type { Span, SpanIdempotency } from "../../domain/runs/spans.js";
 import { isUniqueViolation, requestFingerprint } from "../../domain/idempotency/service.js";
 import { AppError } from "../../domain/shared/app-error.js";
 import { generatePfid } from "../../domain/shared/pfid.js";
+import { clientInstant, instantOf } from "../../domain/shared/time.js";
 import type { Transaction } from "../../domain/shared/transaction.js";
 import type { Services } from "../../services.js";
 import { authOf } from "../../http/context.js";
@@ -33,7 +34,10 @@ import { parseInput } from "../../http/validation.js";
 import { toInstance, toSpan } from "./serialize.js";
 import { ok, sendWrite } from "./write.js";
 
-const date = (value: string | undefined) => (value ? new Date(value) : undefined);
+/** A filter's instant (no zone = UTC, as in every timestamp of both dialects). */
+const date = (value: string | undefined, path: string) => (value ? instantOf(value, path) : undefined);
+/** An instant the client reports: within the accepted window, else 400. */
+const reported = (value: string | undefined) => (value ? clientInstant(value, "timestamp") : undefined);
 
 /** The time fields runs and spans sort by, and their columns. */
 const TIME_SORT = ["inserted_at", "started_at", "finished_at"] as const;
@@ -54,11 +58,11 @@ export function runActions(services: Services) {
     register: async (auth: AuthContext, input: z.output<typeof RegisterInstanceSchema>, tx: Transaction) =>
       ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.register(auth, input, tx), tx, true)),
     start: async (auth: AuthContext, id: string, input: z.output<typeof StartInstanceSchema>, tx: Transaction) =>
-      ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.start(auth, id, date(input.timestamp), tx), tx)),
+      ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.start(auth, id, reported(input.timestamp), tx), tx)),
     finish: async (auth: AuthContext, id: string, input: z.output<typeof FinishInstanceSchema>, tx: Transaction) =>
       ok(
         AgentInstanceResponseSchema,
-        await instanceBody(services, auth, await services.instances.finish(auth, id, input.status ?? "complete", date(input.timestamp), tx), tx),
+        await instanceBody(services, auth, await services.instances.finish(auth, id, input.status ?? "complete", reported(input.timestamp), tx), tx),
       ),
     terminate: async (auth: AuthContext, id: string, input: z.output<typeof TerminateInstanceSchema>, tx: Transaction) =>
       ok(AgentInstanceResponseSchema, await instanceBody(services, auth, await services.instances.terminate(auth, id, input.reason, tx), tx)),
@@ -214,8 +218,8 @@ export function registerRunRoutes(router: Router, services: Services): void {
         agentId: filters.agent_id,
         status: filters.status,
         environmentId: filters.environment_id,
-        startedAfter: date(filters.started_after),
-        startedBefore: date(filters.started_before),
+        startedAfter: date(filters.started_after, "query.started_after"),
+        startedBefore: date(filters.started_before, "query.started_before"),
       },
       page,
       { [column]: sort.direction },
@@ -245,8 +249,8 @@ export function registerRunRoutes(router: Router, services: Services): void {
       {
         agentInstanceId: filters.agent_instance_id,
         agentId: filters.agent_id,
-        startTime: date(filters.start_time),
-        endTime: date(filters.end_time),
+        startTime: date(filters.start_time, "query.start_time"),
+        endTime: date(filters.end_time, "query.end_time"),
         schemaName: filters.schema_name,
         status: filters.status,
       },

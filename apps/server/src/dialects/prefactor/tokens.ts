@@ -12,6 +12,7 @@ import {
 import { requireScope, type AuthContext } from "../../domain/accounts/service.js";
 import { ALL_SCOPES } from "../../domain/accounts/tokens.js";
 import { AppError, invalidAction } from "../../domain/shared/app-error.js";
+import { instantOf } from "../../domain/shared/time.js";
 import type { Transaction } from "../../domain/shared/transaction.js";
 import type { Services } from "../../services.js";
 import { authOf } from "../../http/context.js";
@@ -83,7 +84,7 @@ export function registerTokenRoutes(router: Router, services: Services): void {
       }
       if (details.agent_id) await services.catalog.getAgent(auth, details.agent_id, tx);
       if (details.environment_id) await services.catalog.getEnvironment(auth, details.environment_id, tx);
-      const expiresAt = details.expires_at ? new Date(details.expires_at) : null;
+      const expiresAt = details.expires_at ? instantOf(details.expires_at, "details.expires_at") : null;
       if (expiresAt && expiresAt <= new Date()) {
         throw new AppError("invalid_value", "details.expires_at: must be in the future", { fields: [{ path: "details.expires_at", message: "must be in the future" }] });
       }

@@ -1,11 +1,11 @@
 import type { Prisma } from "../../db/database.js";
 import type { Page } from "../../model/page.js";
 import { instancesRepository, type InstanceFilters } from "../../repositories/instances.js";
-import { spansRepository } from "../../repositories/spans.js";
 import type { Db } from "../../repositories/types.js";
 import { requireScope, type AuthContext } from "../accounts/service.js";
 import { agentFilter, canSeeAgent, type CatalogService } from "../catalog/service.js";
 import type { SchemaVersionContent } from "../catalog/span-types.js";
+import { metrics } from "../../metrics.js";
 import { AppError, invalidAction, notFound } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
 
@@ -31,7 +31,7 @@ export function terminatedError(instance: { terminationReason: string | null }):
 const durationMs = (start: Date | null, end: Date) => (start ? BigInt(Math.max(0, end.getTime() - start.getTime())) : null);
 
 /** What a state transition writes (updated_at is added by InstancesService.transition). */
-type InstanceChange = Partial<Pick<Instance, "status" | "startedAt" | "finishedAt" | "durationMs" | "terminationReason" | "lastActivityAt">>;
+type InstanceChange = Partial<Pick<Instance, "status" | "startedAt" | "lastActivityAt">>;
 
 /** Agent instances (runs): registration and the instance state machine. */
 export class InstancesService {
@@ -55,7 +55,11 @@ export class InstancesService {
   }
 
   /** Finds or creates the agent, schema version and version, then creates a pending instance. */
-  async register(auth: AuthContext, input: RegisterInput, db: Db): Promise<Instance> {
+  register(auth: AuthContext, input: RegisterInput, db: Db): Promise<Instance> {
+    return metrics.counted("prefactor", "run", () => this.registerRun(auth, input, db));
+  }
+
+  private async registerRun(auth: AuthContext, input: RegisterInput, db: Db): Promise<Instance> {
     requireScope(auth, "write");
     const agent = await this.catalog.resolveAgent(auth, input.agent_id, input.agent_version.name, db);
     if (agent.retired) throw invalidAction("the agent is retired");
@@ -121,14 +125,46 @@ export class InstancesService {
     return started;
   }
 
+  /**
+   * Ends the instance (finish or terminate) with `change` while it is in one of `from`, closing its
+   * open spans at its end: the instance as written, or null when it had left `from` meanwhile. Real
+   * terminal data also replaces a time-out the sweeper inferred (`overProvisional`).
+   */
+  private async end(
+    auth: AuthContext,
+    instance: Instance,
+    from: string[],
+    overProvisional: boolean,
+    change: Pick<Instance, "status" | "terminationReason" | "startedAt" | "finishedAt" | "durationMs">,
+    db: Db,
+  ): Promise<Instance | null> {
+    const written = { ...change, provisionalEnd: false, updatedAt: new Date() };
+    if (!(await instancesRepository.end(db, auth.accountId, instance.id, from, overProvisional, { ...written, finishedAt: change.finishedAt! }))) return null;
+    return { ...instance, ...written };
+  }
+
   async finish(auth: AuthContext, id: string, status: "complete" | "failed" | "cancelled", timestamp: Date | undefined, db: Db): Promise<Instance> {
     const instance = await this.forWrite(auth, id, db);
     const at = timestamp ?? new Date();
-    if (instance.status === "terminated") throw terminatedError(instance);
+    // A time-out the sweeper inferred is provisional: this report replaces it.
+    const provisional = instance.status === "terminated" && instance.provisionalEnd;
+    if (instance.status === "terminated" && !provisional) throw terminatedError(instance);
+    if (status !== "cancelled" && instance.startedAt && at < instance.startedAt) {
+      throw new AppError("invalid_value", "timestamp: must not be before the instance's started_at", {
+        fields: [{ path: "timestamp", message: "must not be before started_at" }],
+      });
+    }
     const finished =
       status === "cancelled"
-        ? await this.transition(auth, instance, ["pending"], { status, startedAt: at, finishedAt: at, durationMs: 0n }, db)
-        : await this.transition(auth, instance, ["active"], { status, finishedAt: at, durationMs: durationMs(instance.startedAt, at) }, db);
+        ? await this.end(auth, instance, ["pending"], provisional && !instance.startedAt, { status, terminationReason: null, startedAt: at, finishedAt: at, durationMs: 0n }, db)
+        : await this.end(
+            auth,
+            instance,
+            ["active"],
+            provisional,
+            { status, terminationReason: null, startedAt: instance.startedAt, finishedAt: at, durationMs: durationMs(instance.startedAt, at) },
+            db,
+          );
     if (!finished) {
       throw invalidAction(
         status === "cancelled"
@@ -142,15 +178,15 @@ export class InstancesService {
   async terminate(auth: AuthContext, id: string, reason: string, db: Db): Promise<Instance> {
     const instance = await this.forWrite(auth, id, db);
     const at = new Date();
-    const terminated = await this.transition(
+    const terminated = await this.end(
       auth,
       instance,
       ["active"],
-      { status: "terminated", terminationReason: reason, finishedAt: at, durationMs: durationMs(instance.startedAt, at) },
+      false,
+      { status: "terminated", terminationReason: reason, startedAt: instance.startedAt, finishedAt: at, durationMs: durationMs(instance.startedAt, at) },
       db,
     );
     if (!terminated) throw invalidAction(`cannot terminate an instance that is ${instance.status}; only an active instance can`);
-    await spansRepository.closeOpen(db, auth.accountId, id, at);
     return terminated;
   }
 }

@@ -9,8 +9,10 @@ import type { Db } from "../../repositories/types.js";
 import { requireScope, type AuthContext } from "../accounts/service.js";
 import { agentFilter, assertAgentAllowed, canSeeAgent } from "../catalog/service.js";
 import { summarize, validateAgainst, type CompiledSpanType, type SpanTypeCache, type ValidationIssue } from "../catalog/span-types.js";
+import { metrics } from "../../metrics.js";
 import { AppError, invalidAction, notFound } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
+import { clientInstant } from "../shared/time.js";
 import type { EventQuota, EventReservation } from "../usage/quota.js";
 import type { InstancesService } from "./instances.js";
 import { terminatedError } from "./instances.js";
@@ -89,8 +91,13 @@ function transitionError(from: string, to: NonNullable<FinishSpanInput["status"]
   return null;
 }
 
-function verdict(issues: ValidationIssue[], checked: boolean): PayloadValidation {
-  return { status: !checked ? "unchecked" : issues.some((i) => i.target !== "schema") ? "invalid" : "valid", errors: issues };
+/**
+ * invalid when a checked payload failed; else unchecked when something could not be checked (an
+ * unknown span type, or a JSON Schema that does not compile); else valid.
+ */
+function verdict(issues: ValidationIssue[], known: boolean): PayloadValidation {
+  const status = issues.some((i) => i.target !== "schema") ? "invalid" : !known || issues.length > 0 ? "unchecked" : "valid";
+  return { status, errors: issues };
 }
 
 /** Agent spans: the span state machine, payload validation against the run's schema version, summaries. */
@@ -103,6 +110,8 @@ export class SpansService {
     private readonly strict: boolean,
     private readonly quota: EventQuota,
     private readonly transaction: SqlTransaction | null = null,
+    /** See activityMarkEveryMs: span writes are activity that keeps their run from being swept. */
+    private readonly activityEveryMs = 60_000,
   ) {}
 
   /** Whether together() is available: on PostgreSQL, not on the embedded database. */
@@ -162,10 +171,20 @@ export class SpansService {
       }
       return [issue];
     }
-    const issues = validateAgainst(target === "payload" ? type.params : type.result, value, target);
+    // Strict mode cannot vouch for a payload it cannot check: a span type with a JSON Schema that
+    // does not compile is refused like an unknown one (both schemas, so no span is stored that
+    // could not be finished).
+    const broken = !type.params ? "params_schema" : !type.result ? "result_schema" : null;
+    if (this.strict && broken) {
+      const message = `the span type '${schemaName}' has an invalid ${broken}, so its payloads cannot be checked`;
+      throw new AppError("invalid_value", `details.schema_name: ${message}`, { fields: [{ path: "details.schema_name", message }] });
+    }
+    const validator = target === "payload" ? type.params : type.result;
+    const issues = validateAgainst(validator, value, target);
     const real = issues.filter((i) => i.target !== "schema");
     const prefix = target === "payload" ? "details.payload" : "details.result_payload";
-    const unjudged = issues.find((i) => i.target === "schema" && type.params && type.result);
+    // A schema that compiled but could not be applied within the work budget.
+    const unjudged = validator && issues.find((i) => i.target === "schema");
     if (this.strict && unjudged) {
       throw new AppError("invalid_value", `${prefix}: ${unjudged.message}`, { fields: [{ path: prefix, message: unjudged.message }] });
     }
@@ -249,12 +268,22 @@ export class SpansService {
    * transaction commits, the reservation is handed over instead (together() gives it back when
    * the transaction fails).
    */
-  async create(
+  create(
     auth: AuthContext,
     input: CreateSpanInput,
     idem?: SpanIdempotency,
     sql: SqlDriver = this.sql,
     stored?: (events: EventReservation) => void,
+  ): Promise<SpanWritten> {
+    return metrics.counted("prefactor", "span", () => this.createSpan(auth, input, idem, sql, stored));
+  }
+
+  private async createSpan(
+    auth: AuthContext,
+    input: CreateSpanInput,
+    idem: SpanIdempotency | undefined,
+    sql: SqlDriver,
+    stored: ((events: EventReservation) => void) | undefined,
   ): Promise<SpanWritten> {
     const db = this.prisma;
     requireScope(auth, "write");
@@ -268,11 +297,12 @@ export class SpansService {
       });
     }
     const now = new Date();
-    const finishedAt = terminal ? (input.finished_at ? new Date(input.finished_at) : now) : null;
+    const finishedAt = terminal ? (input.finished_at ? clientInstant(input.finished_at, "details.finished_at", now) : now) : null;
+    // The times a client gives are kept whatever the status; a span created cancelled without a
+    // start never ran, so it starts when it ends (as finishing a pending span as cancelled does).
     let startedAt: Date | null;
-    if (input.status === "cancelled") startedAt = finishedAt;
-    else if (input.status === "pending") startedAt = null;
-    else startedAt = input.started_at ? new Date(input.started_at) : (finishedAt ?? now);
+    if (input.status === "pending") startedAt = null;
+    else startedAt = input.started_at ? clientInstant(input.started_at, "details.started_at", now) : (finishedAt ?? now);
     if (startedAt && finishedAt && finishedAt < startedAt) {
       throw new AppError("invalid_value", "details.finished_at: must not be before started_at", {
         fields: [{ path: "details.finished_at", message: "must not be before started_at" }],
@@ -305,6 +335,7 @@ export class SpansService {
       finishedAt,
       durationMs: startedAt && finishedAt ? finishedAt.getTime() - startedAt.getTime() : null,
       at: now,
+      activityEveryMs: this.activityEveryMs,
     }, recordOf(idem, title), tokenCheck(auth)).catch(async (error: unknown) => {
       await events.settle(0);
       throw error;
@@ -363,17 +394,18 @@ export class SpansService {
     const wrong = transitionError(span.status, status);
     if (wrong) throw wrong;
 
-    const at = input.timestamp ? new Date(input.timestamp) : new Date();
+    const at = input.timestamp ? clientInstant(input.timestamp, "timestamp") : new Date();
     const startedAt = status === "cancelled" ? at : span.startedAt;
     if (startedAt && at < startedAt) {
       throw new AppError("invalid_value", "timestamp: must not be before the span's started_at", { fields: [{ path: "timestamp", message: "must not be before started_at" }] });
     }
-    const result = input.result_payload ?? {};
+    // No result reported is null, however the span ends (as when it is created finished).
+    const result = input.result_payload ?? null;
     const payload = (span.payload ?? {}) as JsonObject;
     const types = await this.typesOf(auth.accountId, schemaVersionId, db);
     const type = types.get(span.schemaName);
     const previous = (span.payloadValidation as PayloadValidation | null)?.errors ?? [];
-    const issues = type ? [...previous, ...this.check(type, span.schemaName, "result_payload", result)] : previous;
+    const issues = type && result ? [...previous, ...this.check(type, span.schemaName, "result_payload", result)] : previous;
 
     const title = type?.title ?? span.name ?? span.schemaName;
     const finished = await spansRepository.finish(
@@ -390,6 +422,7 @@ export class SpansService {
         summary: summarize(type, payload, result),
         payloadValidation: verdict(issues, Boolean(type)),
         at: new Date(),
+        activityEveryMs: this.activityEveryMs,
       },
       span,
       recordOf(idem, title),

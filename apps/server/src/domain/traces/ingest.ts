@@ -9,6 +9,7 @@ import type { AuthContext } from "../accounts/service.js";
 import type { CatalogService } from "../catalog/service.js";
 import type { PriceService } from "../prices/service.js";
 import type { EventQuota } from "../usage/quota.js";
+import { metrics } from "../../metrics.js";
 import { generatePfid } from "../shared/pfid.js";
 import { normalizeTraceItem, type NormalizedTrace } from "./normalize.js";
 import { otelTraces, type OtelSpan } from "./otel.js";
@@ -55,8 +56,14 @@ export class WriteGate {
   constructor(private readonly limit: number) {}
 
   async run<T>(work: () => Promise<T>): Promise<T> {
-    if (this.active < this.limit) this.active++;
-    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    if (this.active < this.limit) {
+      this.active++;
+      metrics.gateWait(0);
+    } else {
+      const since = performance.now();
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      metrics.gateWait((performance.now() - since) / 1000);
+    }
     try {
       return await work();
     } finally {
@@ -104,12 +111,17 @@ export class TraceIngestService {
 
     const traces: NormalizedTrace[] = [];
     for (const { index, item } of items) {
-      const result = normalizeTraceItem(index, item);
+      const result = normalizeTraceItem(index, item, now);
       if (result.ok) traces.push(result.trace);
       else reject(result, result.message);
     }
     const accepted = await this.store(auth, traces, reject, now);
     errors.sort((a, b) => a.index - b.index);
+    const stored = new Set(accepted);
+    const spans = items.reduce((n, { item }) => n + item.spans.length, 0);
+    const acceptedSpans = traces.reduce((n, t) => (stored.has(t.index) ? n + t.spans.length : n), 0);
+    metrics.ingest("agentvista", "run", accepted.length, items.length - accepted.length);
+    metrics.ingest("agentvista", "span", acceptedSpans, spans - acceptedSpans);
     return { accepted, errors };
   }
 
@@ -127,6 +139,8 @@ export class TraceIngestService {
       await this.store(auth, traces, (t, message) => messages.push(`trace ${t.traceId ?? "?"}: ${message}`), now, (span) => usage.get(span.id)?.cachedInputTokens ?? null),
     );
     const rejectedSpans = traces.reduce((n, t) => (accepted.has(t.index) ? n : n + t.received), 0);
+    metrics.ingest("otlp", "run", accepted.size, traces.length - accepted.size);
+    metrics.ingest("otlp", "span", spans.length - rejectedSpans, rejectedSpans);
     return { rejectedSpans, messages };
   }
 
@@ -181,21 +195,25 @@ export class TraceIngestService {
 
   /**
    * A span id names one span of one trace: a trace reusing the id of a span of an earlier trace of
-   * this batch is rejected here (the database rejects ids of other traces' stored spans).
+   * this batch is rejected here, and so is one whose parent_span_id names a span of another trace
+   * of the batch (the database rejects ids and parents naming other traces' stored spans).
    */
   private claimSpanIds(traces: NormalizedTrace[], reject: (t: NormalizedTrace, message: string) => void): NormalizedTrace[] {
     const owners = new Map<string, string>();
-    const writable: NormalizedTrace[] = [];
-    for (const trace of traces) {
+    const claimed = traces.filter((trace) => {
       const taken = trace.spans.find((s) => (owners.get(s.id) ?? trace.traceId) !== trace.traceId);
       if (taken) {
         reject(trace, `span ${taken.id} belongs to another trace`);
-        continue;
+        return false;
       }
       for (const s of trace.spans) owners.set(s.id, trace.traceId);
-      writable.push(trace);
-    }
-    return writable;
+      return true;
+    });
+    return claimed.filter((trace) => {
+      const foreign = trace.spans.find((s) => s.parentSpanId !== null && (owners.get(s.parentSpanId) ?? trace.traceId) !== trace.traceId);
+      if (foreign) reject(trace, `span ${foreign.id}: parent_span_id ${foreign.parentSpanId} names a span of another trace`);
+      return !foreign;
+    });
   }
 
   /**

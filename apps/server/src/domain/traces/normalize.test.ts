@@ -90,6 +90,8 @@ describe("normalizeTraceItem", () => {
     expect(bad({}, [span("00000000-0000-4000-8000-000000000001", { trace_id: "00000000-0000-4000-8000-00000000000f" })])).toMatch(/spans\.0\.trace_id/);
     expect(bad({}, [span("00000000-0000-4000-8000-000000000001", { parent_span_id: "00000000-0000-4000-8000-000000000001" })])).toMatch(/parent_span_id/);
     expect(bad({}, [span("00000000-0000-4000-8000-000000000001", { input_tokens: 2_000_000_000, output_tokens: 2_000_000_000 })])).toMatch(/total_tokens/);
-    expect(bad({ ended_at: "2030-01-15T09:00:00Z" })).toMatch(/duration exceeds/);
+    expect(bad({ ended_at: "2024-03-15T09:00:00Z" })).toMatch(/duration exceeds/);
+    expect(bad({ ended_at: "9999-01-15T09:00:00Z" })).toMatch(/trace\.ended_at: must not be more than a day ahead/);
+    expect(bad({ started_at: "0049-01-15T09:00:00Z" })).toMatch(/trace\.started_at: must not be before 2000/);
   });
 });

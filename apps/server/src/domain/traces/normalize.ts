@@ -1,6 +1,9 @@
 import { AV_SPAN_TYPES, type AvTraceBatchItem } from "@spyglass/contracts";
 import type { InstanceWrite, SpanWrite, TraceBatchWrite } from "../../repositories/traces.js";
 import { instanceStatusOf, spanStatusOf, TERMINAL_SPAN_STATUSES, TIMED_OUT_REASON } from "../../model/status.js";
+import { instantProblem, parseInstant } from "../shared/time.js";
+
+export { parseInstant };
 
 // Rules that turn one reported trace into rows, before anything touches the database.
 
@@ -22,42 +25,31 @@ export type NormalizeResult = { ok: true; trace: NormalizedTrace } | { ok: false
 
 class Rejection extends Error {}
 
-const PLAIN_UTC = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
-
-/** ISO 8601 with or without a zone (none = UTC) to an instant; null when Date cannot place it. */
-export function parseInstant(value: string): Date | null {
-  // The common case (what SDKs send: toISOString's form) in one match.
-  const plain = PLAIN_UTC.exec(value);
-  if (plain) {
-    const day = Number(plain[3]);
-    if (new Date(Date.UTC(Number(plain[1]), Number(plain[2]) - 1, day)).getUTCDate() !== day) return null;
-    const date = new Date(value);
-    return Number.isNaN(date.getTime()) ? null : date;
-  }
-  let text = value;
-  if (!/(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$/.test(text)) text += "Z";
-  text = text.replace(/([+-]\d{2})(\d{2})$/, "$1:$2").replace(/([+-]\d{2})$/, "$1:00");
-  // Date rolls 2024-02-30 over into March; such a calendar date is refused instead.
-  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(text);
-  if (ymd && new Date(Date.UTC(Number(ymd[1]), Number(ymd[2]) - 1, Number(ymd[3]))).getUTCDate() !== Number(ymd[3])) return null;
-  const date = new Date(text);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
-function toInstant(value: string, path: string): Date {
+function toInstant(value: string, path: string, now: Date): Date {
   const date = parseInstant(value);
   if (!date) throw new Rejection(`${path}: not a valid timestamp`);
+  return plausible(date, path, now);
+}
+
+function plausible(date: Date, path: string, now: Date): Date {
+  const problem = instantProblem(date, now);
+  if (problem) throw new Rejection(`${path}: ${problem}`);
   return date;
 }
 
-/** Derived duration, or null; the reported one wins. */
-function durationOf(reported: number | null | undefined, started: Date, ended: Date | null, path: string): number | null {
-  if (ended && ended.getTime() < started.getTime()) throw new Rejection(`${path}.ended_at is before started_at`);
-  if (reported !== null && reported !== undefined) return reported;
-  if (!ended) return null;
-  const ms = ended.getTime() - started.getTime();
-  if (ms > INT_MAX) throw new Rejection(`${path}: duration exceeds ${INT_MAX} ms`);
-  return ms;
+/**
+ * The duration and the end: the timestamps win (as in the Prefactor dialect, where the duration is
+ * always derived), a reported duration only stands in for a missing ended_at.
+ */
+function extentOf(reported: number | null | undefined, started: Date, ended: Date | null, path: string, now: Date): { duration: number | null; end: Date | null } {
+  if (ended) {
+    if (ended.getTime() < started.getTime()) throw new Rejection(`${path}.ended_at is before started_at`);
+    const ms = ended.getTime() - started.getTime();
+    if (ms > INT_MAX) throw new Rejection(`${path}: duration exceeds ${INT_MAX} ms`);
+    return { duration: ms, end: ended };
+  }
+  if (reported === null || reported === undefined) return { duration: null, end: null };
+  return { duration: reported, end: plausible(new Date(started.getTime() + reported), `${path}.started_at + duration_ms`, now) };
 }
 
 /** Money as decimal text; the database column rounds it to 6 places. */
@@ -115,7 +107,7 @@ export function jsonProblem(value: unknown, depth = 0): string | null {
 
 const isTerminal = (span: SpanWrite) => (TERMINAL_SPAN_STATUSES as readonly string[]).includes(span.status);
 
-export function normalizeTraceItem(index: number, item: AvTraceBatchItem): NormalizeResult {
+export function normalizeTraceItem(index: number, item: AvTraceBatchItem, now = new Date()): NormalizeResult {
   const t = item.trace;
   const traceId = t.trace_id.toLowerCase();
   try {
@@ -123,10 +115,9 @@ export function normalizeTraceItem(index: number, item: AvTraceBatchItem): Norma
     if (problem) throw new Rejection(problem);
     const status = t.status ?? "completed";
     const open = status === "running";
-    const started = toInstant(t.started_at, "trace.started_at");
-    const ended = t.ended_at ? toInstant(t.ended_at, "trace.ended_at") : null;
-    const duration = durationOf(t.duration_ms, started, ended, "trace");
-    const finished = ended ?? (duration !== null ? new Date(started.getTime() + duration) : null);
+    const started = toInstant(t.started_at, "trace.started_at", now);
+    const ended = t.ended_at ? toInstant(t.ended_at, "trace.ended_at", now) : null;
+    const { duration, end: finished } = extentOf(t.duration_ms, started, ended, "trace", now);
 
     const byId = new Map<string, SpanWrite>();
     item.spans.forEach((s, j) => {
@@ -135,9 +126,9 @@ export function normalizeTraceItem(index: number, item: AvTraceBatchItem): Norma
       if (s.trace_id.toLowerCase() !== traceId) throw new Rejection(`${path}.trace_id does not match the trace's trace_id`);
       const parentSpanId = s.parent_span_id ? s.parent_span_id.toLowerCase() : null;
       if (parentSpanId === id) throw new Rejection(`${path}.parent_span_id must differ from span_id`);
-      const spanStarted = toInstant(s.started_at, `${path}.started_at`);
-      const spanEnded = s.ended_at ? toInstant(s.ended_at, `${path}.ended_at`) : null;
-      const spanDuration = durationOf(s.duration_ms, spanStarted, spanEnded, path);
+      const spanStarted = toInstant(s.started_at, `${path}.started_at`, now);
+      const spanEnded = s.ended_at ? toInstant(s.ended_at, `${path}.ended_at`, now) : null;
+      const { duration: spanDuration, end: spanEnd } = extentOf(s.duration_ms, spanStarted, spanEnded, path, now);
       const spanOpen = s.status === "running";
       const counted = s.input_tokens != null || s.output_tokens != null;
       const totalTokens = s.total_tokens ?? (counted ? (s.input_tokens ?? 0) + (s.output_tokens ?? 0) : null);
@@ -149,7 +140,7 @@ export function normalizeTraceItem(index: number, item: AvTraceBatchItem): Norma
         name: s.name,
         status: spanStatusOf(s.status),
         startedAt: spanStarted.toISOString(),
-        finishedAt: spanOpen ? null : (spanEnded ?? (spanDuration !== null ? new Date(spanStarted.getTime() + spanDuration) : null))?.toISOString() ?? null,
+        finishedAt: spanOpen ? null : (spanEnd?.toISOString() ?? null),
         durationMs: spanOpen ? null : spanDuration,
         model: s.model ?? null,
         inputTokens: s.input_tokens ?? null,

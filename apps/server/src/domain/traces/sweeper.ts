@@ -2,7 +2,18 @@ import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { Prisma } from "../../db/database.js";
 import { tracesRepository } from "../../repositories/traces.js";
+import { metrics } from "../../metrics.js";
 import { PeriodicTask } from "../shared/periodic.js";
+
+/**
+ * How stale a run's activity mark may get before a span write rewrites it: writing it on every
+ * span would make each span write also update its run's row (one hot row per busy run), so it is
+ * written at most once per this interval, which is a quarter of the time-out (at most a minute):
+ * a run with a span write at least every RUN_TIMEOUT_MS * 3/4 is never swept.
+ */
+export function activityMarkEveryMs(runTimeoutMs: number): number {
+  return Math.min(60_000, Math.floor(runTimeoutMs / 4));
+}
 
 /**
  * Periodically ends runs nobody reports on any more: an open run (pending/active) without
@@ -20,6 +31,7 @@ export class StaleRunSweeper {
   ) {
     this.task = new PeriodicTask("stale-run sweep", config.SWEEP_INTERVAL_MS, async () => {
       const swept = await this.sweepStaleRuns();
+      metrics.staleRunsSwept(swept.runs);
       if (swept.runs > 0) logger?.info(swept, "timed out stale runs");
     }, logger);
   }
