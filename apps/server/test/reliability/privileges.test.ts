@@ -147,12 +147,14 @@ describe("expired idempotency records", () => {
   const count = (prefix: string) => ctx.db.prisma.idempotencyRecord.count({ where: { key: { startsWith: `${prefix}-` } } });
 
   it("are purged in bounded batches, live ones kept", async () => {
-    await insertRecords("purge-old", 1_203, new Date(Date.now() - 3_600_000));
-    await insertRecords("purge-live", 5, new Date(Date.now() + 3_600_000));
+    // Purged as of two hours from now: records the background purge (as of now) leaves alone.
+    const later = new Date(Date.now() + 2 * 3_600_000);
+    await insertRecords("purge-old", 1_203, new Date(Date.now() + 3_600_000));
+    await insertRecords("purge-live", 5, new Date(Date.now() + 3 * 3_600_000));
     // Two batches of 500 at most: the rest waits for the next purge.
-    expect(await ctx.services.idempotency.purgeExpired(new Date(), 500, 2)).toBe(1_000);
+    expect(await ctx.services.idempotency.purgeExpired(later, 500, 2)).toBe(1_000);
     expect(await count("purge-old")).toBe(203);
-    expect(await ctx.services.idempotency.purgeExpired(new Date(), 500, 2)).toBe(203);
+    expect(await ctx.services.idempotency.purgeExpired(later, 500, 2)).toBe(203);
     expect(await count("purge-old")).toBe(0);
     expect(await count("purge-live")).toBe(5);
   });
