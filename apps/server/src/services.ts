@@ -70,6 +70,7 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
       new SpanTypeCache(),
       config.SPAN_VALIDATION === "strict",
       quota,
+      prices,
       db.sqlTransaction,
       activityMarkEveryMs(config.RUN_TIMEOUT_MS),
     ),

@@ -95,7 +95,7 @@ function Comparison({ stats }: { stats: Stats[] }) {
   const [left, right] = stats as [Stats, Stats];
   return (
     <>
-      <div className="table-wrap">
+      <div className="table-wrap compare-wrap">
         <table className="data compare">
           <caption className="sr-only">Agent figures side by side; the better value of each row is marked.</caption>
           <thead>

@@ -128,7 +128,7 @@ export function registerTraceRoutes(av: Router, services: Services): void {
     requireScope(auth, "read");
     const traceId = traceIdOf(req);
     const q = parseInput(AvTraceDetailQuerySchema, req.query, "query");
-    const page = await services.traces.get(auth, traceId, { limit: q.span_limit ?? AV_SPAN_PAGE_DEFAULT, cursor: q.span_cursor });
+    const page = await services.traces.get(auth, traceId, { limit: q.span_limit ?? AV_SPAN_PAGE_DEFAULT, cursor: q.span_cursor, payloads: q.span_payloads !== "none" });
     respond(res, 200, AvTraceDetailSchema, {
       ...presentTrace(page.trace),
       span_count: page.spanCount,

@@ -4,10 +4,10 @@ import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { SqlDriver } from "../../db/database.js";
 import { retryWriteConflicts, sqlState } from "../../db/transient.js";
-import { tracesRepository, type SpanWrite } from "../../repositories/traces.js";
+import { tracesRepository } from "../../repositories/traces.js";
 import type { AuthContext } from "../accounts/service.js";
 import type { CatalogService } from "../catalog/service.js";
-import type { PriceService } from "../prices/service.js";
+import type { Priceable, PriceService } from "../prices/service.js";
 import type { EventQuota } from "../usage/quota.js";
 import { metrics } from "../../metrics.js";
 import { generatePfid } from "../shared/pfid.js";
@@ -151,7 +151,7 @@ export class TraceIngestService {
     /** `detail`: the database's own text, for the log only. */
     reject: (t: { index: number; traceId: string | null }, message: string, detail?: string) => void,
     now: Date,
-    cachedInput?: (span: SpanWrite) => number | null,
+    cachedInput?: (span: Priceable) => number | null,
   ): Promise<number[]> {
     // Events are the spans received; the whole batch is refused when it does not fit the month.
     const reservation = await this.quota.reserve(auth.accountId, traces.reduce((sum, t) => sum + t.spans.length, 0), now);
