@@ -70,6 +70,9 @@ export function registerTraceRoutes(av: Router, services: Services): void {
       else errors.push({ index, traceId: claimedTraceId(raw), message: checked.message });
     });
     const outcome = await services.traceIngest.ingestBatch(auth, valid);
+    for (const e of outcome.errors) {
+      if (e.detail) req.log.warn({ index: e.index, traceId: e.traceId, detail: e.detail }, "the database refused a value of a trace");
+    }
     const all = [...errors, ...outcome.errors].sort((a, b) => a.index - b.index);
     respond(res, 200, AvTraceBatchResponseSchema, {
       accepted: outcome.accepted.length,
