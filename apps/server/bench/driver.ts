@@ -7,7 +7,7 @@ import type { GenSpan, GenTrace } from "./generate.js";
 import { iso } from "./generate.js";
 import type { DriverMessage, Job, JobResult, OrchestratorMessage, Target } from "./protocol.js";
 import { Rng } from "./rng.js";
-import { avBatches, planSpanCount, planTraces, registerBody, spanCreateDetails, spanFinishBody } from "./workloads.js";
+import { avBatches, otlpExports, planSpanCount, planTraces, registerBody, spanCreateDetails, spanFinishBody } from "./workloads.js";
 
 interface Reply {
   status: number;
@@ -37,12 +37,12 @@ class Recorder {
 // driver measured itself instead of the server. node:http costs ~0.1 ms.
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
-function send(t: Target, method: string, path: string, body?: string): Promise<Reply> {
+function send(t: Target, method: string, path: string, body?: string | Buffer): Promise<Reply> {
   const started = performance.now();
   const url = new URL(t.baseUrl + path);
   const headers: http.OutgoingHttpHeaders = { authorization: `Bearer ${t.token}` };
   if (body !== undefined) {
-    headers["content-type"] = "application/json";
+    headers["content-type"] = typeof body === "string" ? "application/json" : "application/x-protobuf";
     headers["content-length"] = Buffer.byteLength(body);
   }
   return new Promise((resolve, reject) => {
@@ -106,6 +106,30 @@ async function agentvista(job: Extract<Job, { kind: "av" }>): Promise<JobResult>
   const batches = plan.map(avBatches);
   const rec = new Recorder();
   const elapsed = await timed(batches, (b) => send1(rec, b));
+  return result(rec, planSpanCount(plan), elapsed);
+}
+
+// ---- OTLP/HTTP protobuf exports ---------------------------------------------------------------
+
+async function otlp(job: Extract<Job, { kind: "otlp" }>): Promise<JobResult> {
+  const send1 = async (rec: Recorder | null, batch: { body: Buffer }) => {
+    const reply = await send(job, "POST", "/v1/traces", batch.body);
+    rec?.record("export", reply);
+    if (reply.status !== 200) return rec?.error(brief(reply, "export"));
+    // An ExportTraceServiceResponse with nothing in it: every span taken.
+    if (reply.text.length > 0) rec?.error(`export: partial success ${JSON.stringify(reply.text.slice(0, 200))}`);
+  };
+  const c = job.concurrency;
+  // Encoded before the warm-up: encoding takes seconds, and sockets idle past the server's
+  // keep-alive timeout meanwhile would be closed under the first timed requests.
+  const plan = planTraces({ seed: job.seed, anchor: job.anchor, label: `otlp-c${c}`, workers: c, spans: job.spans });
+  const exports = plan.map(otlpExports);
+  if (job.warmupSpans > 0) {
+    const warm = planTraces({ seed: job.seed, anchor: job.anchor, label: `otlp-warm-c${c}`, workers: c, spans: job.warmupSpans });
+    await workers(warm.map(otlpExports), (b) => send1(null, b));
+  }
+  const rec = new Recorder();
+  const elapsed = await timed(exports, (b) => send1(rec, b));
   return result(rec, planSpanCount(plan), elapsed);
 }
 
@@ -244,6 +268,8 @@ async function runJob(job: Job): Promise<JobResult> {
   switch (job.kind) {
     case "av":
       return agentvista(job);
+    case "otlp":
+      return otlp(job);
     case "pf-spans":
       return prefactorSpans(job);
     case "pf-bulk":

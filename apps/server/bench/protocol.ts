@@ -18,6 +18,7 @@ interface IngestJobBase extends Target {
 
 export type Job =
   | ({ kind: "av" } & IngestJobBase)
+  | ({ kind: "otlp" } & IngestJobBase)
   | ({ kind: "pf-spans" } & IngestJobBase)
   | ({ kind: "pf-bulk"; pfidPartition: number; itemShape: BulkItemShape } & IngestJobBase)
   | ({ kind: "query"; paths: string[]; warmup: number } & Target);

@@ -33,7 +33,8 @@ const USAGE = `usage: pnpm bench [options]
   --ingest-spans N   spans of the AgentVista c=16 phase (default 40000; c=1 gets N/4, c=4 N/2,
                      Prefactor create+finish N/4, bulk N/2)
   --ingest-phases L  which ingest phases, comma-separated: av (AgentVista batches and the floor),
-                     pf (Prefactor create+finish), bulk (Prefactor bulk); default av,pf,bulk
+                     otlp (OTLP/protobuf exports of 100 spans, c=16), pf (Prefactor create+finish),
+                     bulk (Prefactor bulk); default av,otlp,pf,bulk
   --queries N        requests per query kind (default 200)
   --pglite           run the server on the embedded database (temp data dir) instead of PostgreSQL
   --server src|dist  src/index.ts through tsx, or the built dist/index.js (what \`pnpm start\` runs;
@@ -52,7 +53,7 @@ const { values: args } = parseArgs({
     spans: { type: "string" },
     only: { type: "string" },
     "ingest-spans": { type: "string" },
-    "ingest-phases": { type: "string", default: "av,pf,bulk" },
+    "ingest-phases": { type: "string", default: "av,otlp,pf,bulk" },
     queries: { type: "string" },
     pglite: { type: "boolean", default: false },
     server: { type: "string", default: "src" },
@@ -89,7 +90,7 @@ if (args.only !== undefined && args.only !== "ingest" && args.only !== "query") 
   process.exit(2);
 }
 
-const INGEST_PHASES = ["av", "pf", "bulk"] as const;
+const INGEST_PHASES = ["av", "otlp", "pf", "bulk"] as const;
 const ingestPhases = new Set(args["ingest-phases"]!.split(",").map((p) => p.trim()).filter(Boolean));
 for (const p of ingestPhases) {
   if (!(INGEST_PHASES as readonly string[]).includes(p)) {
@@ -400,6 +401,16 @@ async function ingest(): Promise<IngestResults> {
     rows.push(ingestRow(phase, c, r, ["batch"]));
   }
 
+  // OTLP/HTTP protobuf exports of 100 spans at concurrency 16 (the same span volume as AV c=16).
+  if (ingestPhases.has("otlp")) {
+    const phase = "OTLP/protobuf export (100 spans)";
+    const [c, spans] = sizes.av[2];
+    log(`ingest: OTLP exports, concurrency ${c}, ${int(spans)} spans`);
+    const r = await ingestJob({ kind: "otlp", ...target(), ...base, concurrency: c, spans: Math.round(spans), warmupSpans: sizes.avWarm });
+    reportErrors(`OTLP c=${c}`, r);
+    rows.push(ingestRow(phase, c, r, ["export"]));
+  }
+
   // The floor, on the same rows as the c=16 phase (after the HTTP phases in PGlite mode).
   const c16 = sizes.av[2];
   const floorPlan = planTraces({ seed, anchor, label: `av-c${c16[0]}`, workers: c16[0], spans: Math.round(c16[1]) });
@@ -408,7 +419,7 @@ async function ingest(): Promise<IngestResults> {
     log(`ingest: floor (unnest INSERT, 500 rows, one connection) × ${sizes.floorReps}`);
     floorRuns = await direct((conn) => ingestFloor(conn, floorPlan, sizes.floorReps));
   };
-  if (mode === "postgresql" && ingestPhases.has("av")) await runFloor();
+  if (mode === "postgresql" && (ingestPhases.has("av") || ingestPhases.has("otlp"))) await runFloor();
 
   // Prefactor create (active) + finish, one request each, concurrency 16.
   let pfFloor: IngestRow | null = null;
@@ -460,7 +471,7 @@ async function ingest(): Promise<IngestResults> {
   }
   const rssPeakMb = sampler!.peak("ingest");
 
-  if (mode === "pglite" && ingestPhases.has("av")) await runFloor();
+  if (mode === "pglite" && (ingestPhases.has("av") || ingestPhases.has("otlp"))) await runFloor();
   const floorSpansPerSec = median(floorRuns);
   for (const row of rows) if (!row.skipped && !row.phase.startsWith("Prefactor span")) row.ofFloor = row.spansPerSec / floorSpansPerSec;
   const floorRow: IngestRow = {
@@ -625,6 +636,13 @@ function targets(ing: IngestResults | null, q: QueryResults | null, hwmMb: numbe
       measured: ran ? `${int(av16.spansPerSec)} spans/s = ${pct(av16.ofFloor)}` : "–",
       limit: `≥ 40% (floor ${int(ing.floorSpansPerSec)} spans/s)`,
       verdict: verdict(ran ? av16.ofFloor! >= 0.4 : null),
+    });
+    const otlp16 = ing.rows.find((r) => r.phase.startsWith("OTLP") && !r.skipped);
+    out.push({
+      target: "OTLP/protobuf export ingest, c=16, vs floor",
+      measured: otlp16 ? `${int(otlp16.spansPerSec)} spans/s = ${pct(otlp16.ofFloor)}` : "–",
+      limit: `≥ 50% (floor ${int(ing.floorSpansPerSec)} spans/s)`,
+      verdict: verdict(otlp16 && otlp16.ofFloor !== null ? otlp16.ofFloor >= 0.5 : null),
     });
     out.push({
       target: "AgentVista batch p99 latency, c=16",

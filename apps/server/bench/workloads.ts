@@ -1,5 +1,7 @@
 // The ingest workloads, as plain data derived from (seed, anchor): the driver turns them into
 // requests, the orchestrator turns the same plan into rows for the raw-SQL floor.
+import { createRequire } from "node:module";
+import type protobuf from "protobufjs";
 import { generatePfid } from "../src/domain/shared/pfid.js";
 import {
   agentDefs, generateTrace, iso, pickSpanCount, pickTraceStatus, SPAN_TYPE_SCHEMAS, usd,
@@ -134,6 +136,72 @@ export function avBatches(traces: GenTrace[]): { body: string; spans: number }[]
   }
   flush();
   return batches;
+}
+
+// ---- OTLP -------------------------------------------------------------------------------------
+
+const otlpRoot = createRequire(import.meta.url)("@opentelemetry/otlp-transformer/build/src/generated/root.js") as {
+  opentelemetry: { proto: { collector: { trace: { v1: { ExportTraceServiceRequest: protobuf.Type } } } } };
+};
+const { ExportTraceServiceRequest } = otlpRoot.opentelemetry.proto.collector.trace.v1;
+
+const OTEL_OPERATIONS: Partial<Record<string, string>> = { llm: "chat", tool: "execute_tool", agent: "invoke_agent", retrieval: "retrieval" };
+const nanos = (ms: number) => String(BigInt(ms) * 1_000_000n);
+const hexOf = (uuid: string) => uuid.replace(/-/g, "");
+const str = (key: string, value: string) => ({ key, value: { stringValue: value } });
+const int = (key: string, value: number) => ({ key, value: { intValue: value } });
+
+function otelSpan(traceId: string, s: GenSpan) {
+  const attributes: { key: string; value: Record<string, unknown> }[] = [str("input.value", JSON.stringify(s.input))];
+  const operation = OTEL_OPERATIONS[s.type];
+  if (operation) attributes.push(str("gen_ai.operation.name", operation));
+  if (s.output !== null) attributes.push(str("output.value", JSON.stringify(s.output)));
+  // No cost: the server computes it from its price table, as it does for most OTel clients.
+  if (s.model !== null) attributes.push(str("gen_ai.request.model", s.model), int("gen_ai.usage.input_tokens", s.inputTokens ?? 0), int("gen_ai.usage.output_tokens", s.outputTokens ?? 0));
+  const ended = s.endedAt ?? s.startedAt;
+  return {
+    traceId: Buffer.from(traceId, "hex"),
+    spanId: Buffer.from(hexOf(s.id).slice(0, 16), "hex"),
+    ...(s.parentId ? { parentSpanId: Buffer.from(hexOf(s.parentId).slice(0, 16), "hex") } : {}),
+    name: s.name,
+    kind: 1,
+    startTimeUnixNano: nanos(s.startedAt),
+    endTimeUnixNano: nanos(ended),
+    attributes,
+    status: s.status === "failed" ? { code: 2, message: s.errorMessage ?? "error" } : { code: 0 },
+  };
+}
+
+/**
+ * A worker's runs as OTLP/protobuf exports of 100 spans (the last may be smaller), one
+ * ResourceSpans per agent (service.name) in each, as a batch span processor sends them: a long run
+ * continues in the next export.
+ */
+export function otlpExports(traces: GenTrace[]): { body: Buffer; spans: number }[] {
+  const exports: { body: Buffer; spans: number }[] = [];
+  let current = new Map<string, ReturnType<typeof otelSpan>[]>();
+  let room = AV_BATCH_SPANS;
+  const flush = () => {
+    if (current.size === 0) return;
+    const resourceSpans = [...current].map(([service, spans]) => ({
+      resource: { attributes: [str("service.name", service)] },
+      scopeSpans: [{ scope: { name: "spyglass-bench", version: "1" }, spans }],
+    }));
+    exports.push({ body: Buffer.from(ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject({ resourceSpans })).finish()), spans: AV_BATCH_SPANS - room });
+    current = new Map();
+    room = AV_BATCH_SPANS;
+  };
+  for (const t of traces) {
+    const traceId = hexOf(t.id);
+    for (const s of t.spans) {
+      const list = current.get(t.agent.name) ?? [];
+      list.push(otelSpan(traceId, s));
+      current.set(t.agent.name, list);
+      if (--room === 0) flush();
+    }
+  }
+  flush();
+  return exports;
 }
 
 // ---- Prefactor --------------------------------------------------------------------------------

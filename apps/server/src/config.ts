@@ -40,6 +40,7 @@ export const ConfigSchema = z.object({
   DB_POOL_ACQUIRE_TIMEOUT_MS: intFrom(100, 600_000).default(5_000),
   DB_STATEMENT_TIMEOUT_MS: intFrom(0, 3_600_000).default(30_000),
   SPYGLASS_DATA_DIR: z.string().min(1).default("./.spyglass"),
+  DISK_FREE_MIN_MB: intFrom(0, 1_000_000).default(256),
   SPYGLASS_ADMIN_TOKEN: z.string().min(16, "expected at least 16 characters").max(256).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   JSON_BODY_LIMIT_BYTES: intFrom(1024, 512 * 1024 * 1024).default(5 * 1024 * 1024),

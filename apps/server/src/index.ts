@@ -14,7 +14,7 @@ const logger = createLogger(config.LOG_LEVEL);
 
 async function open(migrate: boolean): Promise<Database> {
   try {
-    return await openDatabase(config, { migrate });
+    return await openDatabase(config, { migrate, logger });
   } catch (error) {
     if (error instanceof DatabaseStartupError) {
       console.error(`spyglass: ${error.message}`);

@@ -41,6 +41,8 @@ export interface Services {
   retention: RetentionService;
   /** Per-token request limiter shared by both dialects (null when RATE_LIMIT_PER_MINUTE=0). */
   rateLimiter: SlidingWindowRateLimiter | null;
+  /** Why writes must be refused now (the embedded database's disk is nearly full), if they must. */
+  spaceError: () => Error | undefined;
   /** Failed authentications per client address (null when AUTH_FAILURES_PER_MINUTE=0). */
   authFailures: SlidingWindowRateLimiter | null;
   /** Stops background work (stale-run sweep, idempotency and retention purges); the database is closed by the caller. */
@@ -51,7 +53,9 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
   const catalog = new CatalogService(db.prisma);
   const instances = new InstancesService(db.prisma, catalog);
   const quota = new EventQuota(db.prisma, config.EVENT_LIMIT_MONTHLY, logger);
-  const sweeper = new StaleRunSweeper(db.prisma, config, logger);
+  // Background writes wait while the embedded database's disk is nearly full.
+  const noSpace = () => db.spaceError() !== undefined;
+  const sweeper = new StaleRunSweeper(db.prisma, config, logger, noSpace);
   sweeper.start();
   const prices = new PriceService(db.prisma);
   const idempotency = new IdempotencyService(db.prisma, config.IDEMPOTENCY_TTL_HOURS);
@@ -60,7 +64,7 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
   const purge = new PeriodicTask("idempotency purge", config.SWEEP_INTERVAL_MS, async () => {
     const deleted = await idempotency.purgeExpired();
     if (deleted > 0) logger?.info({ deleted }, "purged expired idempotency records");
-  }, logger);
+  }, logger, noSpace);
   purge.start();
   const retention = new RetentionService(db.sql, config.RETENTION_DAYS ?? null, logger);
   const retire = new PeriodicTask("retention purge", config.SWEEP_INTERVAL_MS, async () => {
@@ -78,6 +82,7 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
       new SpanTypeCache(),
       config.SPAN_VALIDATION === "strict",
       quota,
+      prices,
       db.sqlTransaction,
       activityMarkEveryMs(config.RUN_TIMEOUT_MS),
     ),
@@ -91,6 +96,7 @@ export function createServices(db: Database, config: Config, logger?: Logger): S
     sweeper,
     retention,
     rateLimiter: tokenRateLimiter(config.RATE_LIMIT_PER_MINUTE),
+    spaceError: () => db.spaceError(),
     authFailures: tokenRateLimiter(config.AUTH_FAILURES_PER_MINUTE),
     close: async () => {
       await Promise.all([sweeper.stop(), purge.stop(), retire.stop()]);

@@ -6,8 +6,11 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "../generated/prisma/client.js";
 import type { Config } from "../config.js";
+import type { Logger } from "pino";
+import { DiskFullError, DiskSpaceGuard } from "./disk-space.js";
 import { metrics } from "../metrics.js";
 import { applyMigrations, MIGRATION_LOCK_SQL, migrationsUpToDate } from "./migrations.js";
+import { DataDirInUseError, lockDataDir, type DataDirLock } from "./data-dir-lock.js";
 
 export type Prisma = PrismaClient;
 
@@ -62,8 +65,10 @@ export interface Database {
   sql: SqlDriver;
   /** Null on PGlite (see SqlTransaction). */
   sqlTransaction: SqlTransaction | null;
-  /** Throws when the database cannot answer a trivial query. */
+  /** Throws when the database cannot answer a trivial query, or must not be written to (disk full). */
   ping(): Promise<void>;
+  /** Why writes must be refused now (the embedded database's disk is nearly full), if they must. */
+  spaceError(): Error | undefined;
   /**
    * Applies the committed migrations not yet applied (recovering an interrupted one), and
    * returns their names. On PostgreSQL on a connection of its own, which holds the migration
@@ -85,7 +90,7 @@ export interface Database {
 export class DatabaseStartupError extends Error {}
 
 type DbConfig = Pick<Config, "DATABASE_URL" | "SPYGLASS_DATA_DIR" | "DB_POOL_SIZE"> &
-  Partial<Pick<Config, "DB_POOL_ACQUIRE_TIMEOUT_MS" | "DB_STATEMENT_TIMEOUT_MS">>;
+  Partial<Pick<Config, "DB_POOL_ACQUIRE_TIMEOUT_MS" | "DB_STATEMENT_TIMEOUT_MS" | "DISK_FREE_MIN_MB">>;
 
 function describe(error: unknown): string {
   // Prisma wraps driver failures; the useful part is the adapter's cause (kind, original message).
@@ -108,7 +113,7 @@ async function appliedMigrations(prisma: PrismaClient): Promise<{ name: string; 
     SELECT migration_name AS name, checksum FROM _prisma_migrations WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`;
 }
 
-export async function openDatabase(config: DbConfig, options: { migrate?: boolean } = {}): Promise<Database> {
+export async function openDatabase(config: DbConfig, options: { migrate?: boolean; logger?: Logger } = {}): Promise<Database> {
   const migrate = options.migrate ?? true;
   let db: Database;
   let where: string;
@@ -139,6 +144,10 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
     metrics.watchPool(() => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }));
     const clients = new Set<pg.PoolClient>();
     pool.on("connect", (client) => {
+      // A connection that dies while checked out between two statements (a transaction's, the
+      // server shutting down) emits "error" on its client, and an unheard "error" ends the
+      // process. The holder's next statement fails (503) and the pool drops the broken client.
+      client.on("error", () => {});
       clients.add(client);
       client.once("end", () => clients.delete(client));
     });
@@ -170,6 +179,7 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
       ping: async () => {
         await prisma.$queryRaw`SELECT 1`;
       },
+      spaceError: () => undefined,
       migrate: async () => {
         const own = new pg.Pool({ connectionString: config.DATABASE_URL, max: 1, idleTimeoutMillis: 0, keepAlive: true });
         own.on("error", () => {});
@@ -203,11 +213,25 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
     const dataDir = inMemory ? config.SPYGLASS_DATA_DIR : path.resolve(config.SPYGLASS_DATA_DIR);
     where = inMemory ? "the in-memory embedded database" : `the embedded database in ${dataDir}`;
     let pglite: PGlite;
+    let lock: DataDirLock | null = null;
+    let guard: DiskSpaceGuard | undefined;
     try {
-      if (!inMemory) mkdirSync(dataDir, { recursive: true });
+      if (!inMemory) {
+        mkdirSync(dataDir, { recursive: true });
+        lock = await lockDataDir(dataDir);
+      }
+      if (!inMemory && config.DISK_FREE_MIN_MB) {
+        guard = new DiskSpaceGuard(dataDir, config.DISK_FREE_MIN_MB * 2 ** 20, options.logger);
+        guard.start();
+      }
       pglite = await PGlite.create(dataDir);
     } catch (error) {
-      throw new DatabaseStartupError(`cannot open ${where}: ${describe(error)}`);
+      guard?.stop();
+      await lock?.release();
+      if (error instanceof DataDirInUseError) throw new DatabaseStartupError(error.message);
+      // PGlite says only "failed to initialize properly" when it found no room for its files.
+      const full = guard?.full ? `disk full (${Math.floor(guard.freeBytes() / 2 ** 20)} MB free, DISK_FREE_MIN_MB=${config.DISK_FREE_MIN_MB}); ` : "";
+      throw new DatabaseStartupError(`cannot open ${where}: ${full}${describe(error)}`);
     }
     const adapterFactory = new PrismaPGlite(pglite);
     const prisma = new PrismaClient({ adapter: adapterFactory });
@@ -217,19 +241,29 @@ export async function openDatabase(config: DbConfig, options: { migrate?: boolea
       sql: { query: async <T>(text: string, params: unknown[]) => (await pglite.query<T>(text, params)).rows },
       sqlTransaction: null,
       ping: async () => {
+        if (guard?.full) throw new DiskFullError(dataDir);
         await prisma.$queryRaw`SELECT 1`;
       },
+      spaceError: () => (guard?.full ? new DiskFullError(dataDir) : undefined),
       migrate: () => applyMigrations(adapterFactory, (text) => pglite.exec(text)),
       cancelRunning: async () => {},
       close: async () => {
+        guard?.stop();
         await prisma.$disconnect();
         await pglite.close();
+        await lock?.release();
       },
     };
   }
   try {
-    await db.ping();
-    if (migrate && !migrationsUpToDate(await appliedMigrations(db.prisma))) await db.migrate();
+    // Not db.ping(): a nearly full disk is no reason not to start (reads are served, writes get
+    // 503 and readiness is false until space is back), unless there are migrations to apply.
+    await db.prisma.$queryRaw`SELECT 1`;
+    if (migrate && !migrationsUpToDate(await appliedMigrations(db.prisma))) {
+      const full = db.spaceError();
+      if (full) throw full;
+      await db.migrate();
+    }
   } catch (error) {
     await db.close().catch(() => {});
     throw new DatabaseStartupError(`cannot use ${where}: ${describe(error)}`);

@@ -79,13 +79,18 @@ END $spyglass$`;
 /**
  * Applies every committed migration not yet recorded in `_prisma_migrations`, first recovering
  * interrupted ones. `exec` runs SQL on the connection the engine migrates on, which holds the
- * migration lock (PostgreSQL) or is the only one (PGlite).
+ * migration lock (PostgreSQL) or is the only one (PGlite). `migrations`: the committed ones (tests
+ * pass fewer, to leave some for a server to apply).
  */
-export async function applyMigrations(adapterFactory: SqlMigrationAwareDriverAdapterFactory, exec: (sql: string) => Promise<unknown>): Promise<string[]> {
+export async function applyMigrations(
+  adapterFactory: SqlMigrationAwareDriverAdapterFactory,
+  exec: (sql: string) => Promise<unknown>,
+  migrations: MigrationList = listMigrations(),
+): Promise<string[]> {
   await exec(RECOVER_INTERRUPTED);
   const engine = await openSchemaEngine(schemaPath, adapterFactory);
   try {
-    const result = await engine.applyMigrations({ migrationsList: listMigrations(), filters: noFilters });
+    const result = await engine.applyMigrations({ migrationsList: migrations, filters: noFilters });
     return result.appliedMigrationNames;
   } finally {
     engine.free();

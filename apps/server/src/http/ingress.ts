@@ -15,6 +15,15 @@ const rejectNulInUrl: RequestHandler = (req, _res, next) => {
   next();
 };
 
+/** While the embedded database's disk is nearly full, writes get 503 (see DiskSpaceGuard); reads go on. */
+export function refuseWritesWithoutSpace(services: Services): RequestHandler {
+  return (req, _res, next) => {
+    const error = req.method === "GET" || req.method === "HEAD" ? undefined : services.spaceError();
+    if (error) throw error;
+    next();
+  };
+}
+
 /**
  * What every request of both dialects goes through before its route, in order: URL sanity, the
  * token (from the headers: nothing of the body is read, inflated or parsed for a caller without a
@@ -28,6 +37,7 @@ export function ingress(services: Services, config: Config, options: { recallTok
     rejectNulInUrl,
     authenticate(services.accounts, { recall: options.recallToken, failures: services.authFailures }),
     rateLimit(services.rateLimiter),
+    refuseWritesWithoutSpace(services),
     ...jsonBody(config.JSON_BODY_LIMIT_BYTES),
   ];
 }

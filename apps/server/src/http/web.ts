@@ -1,25 +1,27 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import express, { Router, type RequestHandler, type Response } from "express";
+import express, { Router, type RequestHandler } from "express";
+import { routeCsp, type CspDirectives } from "./security-headers.js";
 
 /** Where `pnpm --filter @spyglass/web build` writes the dashboard (same place from src/ and dist/). */
 export const DEFAULT_WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../web/dist");
 
 // Deployments are often air-gapped and the dashboard handles tokens: everything from this origin,
 // no inline script or style, never framed.
-export const DASHBOARD_CSP =
-  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
-  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+export const DASHBOARD_CSP: CspDirectives = {
+  "default-src": ["'self'"],
+  "script-src": ["'self'"],
+  "style-src": ["'self'"],
+  "img-src": ["'self'", "data:"],
+  "connect-src": ["'self'"],
+  "frame-ancestors": ["'none'"],
+  "base-uri": ["'none'"],
+  "form-action": ["'self'"],
+};
 
 /** Paths the single-page app never answers: they keep their own 404s (JSON for the API). */
-const NOT_CLIENT_ROUTES = /^\/(api|docs|healthz|readyz|openapi\.json)(\/|$)/;
-
-function securityHeaders(res: Response): void {
-  res.setHeader("Content-Security-Policy", DASHBOARD_CSP);
-  res.setHeader("X-Content-Type-Options", "nosniff");
-  res.setHeader("Referrer-Policy", "no-referrer");
-}
+const NOT_CLIENT_ROUTES = /^\/(api|docs|healthz|readyz|openapi\.json|v1)(\/|$)/;
 
 const MISSING = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Spyglass</title></head>
@@ -36,23 +38,24 @@ const MISSING = `<!doctype html>
  */
 export function webRouter(webDir: string): Router {
   const router = Router();
+  const csp = routeCsp(DASHBOARD_CSP);
+  router.use((req, res, next) => (NOT_CLIENT_ROUTES.test(req.path) ? next() : csp(req, res, next)));
   const indexFile = path.join(webDir, "index.html");
   const built = existsSync(indexFile);
   const index = built ? readFileSync(indexFile, "utf8") : MISSING;
 
-  const assets = express.static(path.join(webDir, "assets"), { index: false, immutable: true, maxAge: "365d", setHeaders: securityHeaders });
+  const assets = express.static(path.join(webDir, "assets"), { index: false, immutable: true, maxAge: "365d" });
   router.use("/assets", assets, (_req, res) => {
     res.status(404).type("text").send("no such asset\n");
   });
   const page: RequestHandler = (req, res, next) => {
     if (NOT_CLIENT_ROUTES.test(req.path) || !req.accepts("html")) return next();
-    securityHeaders(res);
     res.setHeader("Cache-Control", "no-cache");
     res.type("html").send(index);
   };
   router.get("/index.html", page);
   // Top-level files (the favicon): short-lived, as their names carry no hash.
-  router.use(express.static(webDir, { index: false, maxAge: "1h", setHeaders: securityHeaders }));
+  router.use(express.static(webDir, { index: false, maxAge: "1h" }));
   router.get(/.*/, page);
   return router;
 }

@@ -19,7 +19,19 @@ export interface TraceRow {
   metadata: Record<string, unknown> | null;
 }
 
-export interface SpanRow {
+/** A span's model, tokens and cost, as its columns hold them. */
+export interface SpanUsageColumns {
+  model: string | null;
+  inputTokens: number | null;
+  outputTokens: number | null;
+  totalTokens: number | null;
+  /** Decimal text, rounded to 6 places by the column. */
+  costUsd: string | null;
+  /** costUsd was computed from the model price table, not reported. */
+  costComputed: boolean;
+}
+
+export interface SpanRow extends SpanUsageColumns {
   id: string;
   traceId: string;
   parentSpanId: string | null;
@@ -29,12 +41,6 @@ export interface SpanRow {
   startedAt: Date;
   finishedAt: Date | null;
   durationMs: number | null;
-  model: string | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  totalTokens: number | null;
-  costUsd: string | null;
-  costComputed: boolean;
   payload: Record<string, unknown>;
   resultPayload: Record<string, unknown> | null;
   metadata: Record<string, unknown> | null;

@@ -1,6 +1,7 @@
 import { MAX_SPANS_PER_RUN } from "@spyglass/contracts";
 import { Prisma, type Prisma as P } from "../generated/prisma/client.js";
 import { LIST_BYTE_BUDGET, type Page } from "../model/page.js";
+import type { SpanUsageColumns } from "../model/rows.js";
 import type { SqlDriver } from "../db/database.js";
 import { runSql, type Db } from "./types.js";
 
@@ -74,11 +75,15 @@ export interface NewSpan {
   startedAt: Date | null;
   finishedAt: Date | null;
   durationMs: number | null;
+  /** Model, tokens and cost read from the payloads (and priced), when they name any. */
+  usage: SpanUsageColumns | null;
   /** inserted_at and updated_at, chosen here so a stored response can carry them. */
   at: Date;
   /** The run's activity mark is rewritten when older than this (see activityMarkEveryMs). */
   activityEveryMs: number;
 }
+
+const decimal = (text: string | null) => (text === null ? null : new Prisma.Decimal(text));
 
 const recordSql = (accountId: string, from: string, r: SpanWriteRecord | undefined, row: SpanRow | null) =>
   r && row
@@ -151,8 +156,9 @@ export const spansRepository = {
       schemaName: s.schemaName, name: null, status: s.status, payload: s.payload as SpanRow["payload"],
       resultPayload: (s.resultPayload ?? null) as SpanRow["resultPayload"], summary: s.summary,
       payloadValidation: s.payloadValidation as SpanRow["payloadValidation"], startedAt: s.startedAt, finishedAt: s.finishedAt,
-      durationMs: s.durationMs === null ? null : BigInt(s.durationMs), model: null, inputTokens: null, outputTokens: null,
-      totalTokens: null, costUsd: null, costComputed: false, errorMessage: null, metadata: null, provisionalEnd: false, insertedAt: s.at, updatedAt: s.at,
+      durationMs: s.durationMs === null ? null : BigInt(s.durationMs), model: s.usage?.model ?? null, inputTokens: s.usage?.inputTokens ?? null,
+      outputTokens: s.usage?.outputTokens ?? null, totalTokens: s.usage?.totalTokens ?? null, costUsd: decimal(s.usage?.costUsd ?? null),
+      costComputed: s.usage?.costComputed ?? false, errorMessage: null, metadata: null, provisionalEnd: false, insertedAt: s.at, updatedAt: s.at,
     };
     const rows = await runSql<{ id: string }>(sql, Prisma.sql`
       WITH run AS (
@@ -165,10 +171,13 @@ export const spansRepository = {
           AND EXISTS (SELECT 1 FROM run)
       ), ins AS (
       INSERT INTO spans (account_id, id, agent_instance_id, agent_id, parent_span_id, schema_name, status, payload, result_payload,
-                         summary, payload_validation, started_at, finished_at, duration_ms, inserted_at, updated_at)
+                         summary, payload_validation, started_at, finished_at, duration_ms, model, input_tokens, output_tokens,
+                         total_tokens, cost_usd, cost_computed, inserted_at, updated_at)
       SELECT ${s.accountId}, ${s.id}, ${s.agentInstanceId}, ${s.agentId}, ${s.parentSpanId}, ${s.schemaName}, ${s.status},
              ${jsonText(s.payload)}::jsonb, ${jsonText(s.resultPayload)}::jsonb, ${s.summary}, ${jsonText(s.payloadValidation)}::jsonb,
-             ${s.startedAt}::timestamptz, ${s.finishedAt}::timestamptz, ${s.durationMs}::bigint, ${s.at}::timestamptz, ${s.at}::timestamptz
+             ${s.startedAt}::timestamptz, ${s.finishedAt}::timestamptz, ${s.durationMs}::bigint, ${row.model}::text,
+             ${row.inputTokens}::int, ${row.outputTokens}::int, ${row.totalTokens}::int, ${s.usage?.costUsd ?? null}::numeric, ${row.costComputed}::boolean,
+             ${s.at}::timestamptz, ${s.at}::timestamptz
       FROM run
       WHERE ${s.parentSpanId}::text IS NULL
          OR (SELECT p.agent_instance_id FROM spans p WHERE p.account_id = ${s.accountId} AND p.id = ${s.parentSpanId}) = ${s.agentInstanceId}
@@ -204,7 +213,7 @@ export const spansRepository = {
     from: string,
     d: {
       status: string; startedAt: Date | null; finishedAt: Date; durationMs: number | null; resultPayload: unknown; summary: string | null;
-      payloadValidation: unknown; at: Date; activityEveryMs: number;
+      payloadValidation: unknown; at: Date; activityEveryMs: number; usage: SpanUsageColumns | null;
     },
     before: SpanRow,
     record: SpanWriteRecord | undefined,
@@ -215,13 +224,18 @@ export const spansRepository = {
       status: d.status, startedAt: d.startedAt, finishedAt: d.finishedAt, durationMs: d.durationMs === null ? null : BigInt(d.durationMs),
       resultPayload: d.resultPayload as SpanRow["resultPayload"], summary: d.summary,
       payloadValidation: d.payloadValidation as SpanRow["payloadValidation"], updatedAt: d.at,
+      ...(d.usage
+        ? { model: d.usage.model, inputTokens: d.usage.inputTokens, outputTokens: d.usage.outputTokens, totalTokens: d.usage.totalTokens, costUsd: decimal(d.usage.costUsd), costComputed: d.usage.costComputed }
+        : {}),
     };
     const rows = await runSql<{ id: string }>(sql, Prisma.sql`
       WITH upd AS (
       UPDATE spans SET status = ${d.status}, started_at = ${d.startedAt}::timestamptz, finished_at = ${d.finishedAt}::timestamptz,
              duration_ms = ${d.durationMs}::bigint,
              result_payload = ${jsonText(d.resultPayload)}::jsonb, summary = ${d.summary},
-             payload_validation = ${jsonText(d.payloadValidation)}::jsonb, updated_at = ${d.at}::timestamptz
+             payload_validation = ${jsonText(d.payloadValidation)}::jsonb, updated_at = ${d.at}::timestamptz,
+             model = ${row.model}::text, input_tokens = ${row.inputTokens}::int, output_tokens = ${row.outputTokens}::int,
+             total_tokens = ${row.totalTokens}::int, cost_usd = ${row.costUsd === null ? null : row.costUsd.toString()}::numeric, cost_computed = ${row.costComputed}::boolean
       WHERE account_id = ${accountId} AND id = ${id} AND status = ${from} AND ${tokenGuardSql(token)}
         AND (SELECT i.status FROM agent_instances i WHERE i.account_id = ${accountId} AND i.id = ${before.agentInstanceId}) IS DISTINCT FROM 'terminated'
       RETURNING id

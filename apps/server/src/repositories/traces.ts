@@ -4,7 +4,7 @@ import { TIMED_OUT_REASON, type InstanceStatus, type SpanStatus, type TraceStatu
 import type { SqlDriver } from "../db/database.js";
 import { runSince, runUntil } from "./trace-stats.js";
 import { runSql, type Db } from "./types.js";
-import type { SpanPageRow, SpanPosition, SpanRow, TraceRow } from "../model/rows.js";
+import type { SpanPageRow, SpanPosition, SpanRow, SpanUsageColumns, TraceRow } from "../model/rows.js";
 
 // Runs (agent_instances) and spans as the trace dialect writes and reads them. A batch is written
 // by one call of the spyglass_ingest_traces function (see its migration): multi-row statements,
@@ -28,7 +28,7 @@ export interface InstanceWrite {
   metadata: string | null;
 }
 
-export interface SpanWrite {
+export interface SpanWrite extends SpanUsageColumns {
   id: string;
   parentSpanId: string | null;
   schemaName: string;
@@ -37,14 +37,6 @@ export interface SpanWrite {
   startedAt: string;
   finishedAt: string | null;
   durationMs: number | null;
-  model: string | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
-  totalTokens: number | null;
-  /** Decimal text, rounded to 6 places by the column. */
-  costUsd: string | null;
-  /** costUsd was computed from the model price table, not reported. */
-  costComputed: boolean;
   /** JSON text of an object; null = not given. */
   payload: string | null;
   resultPayload: string | null;
@@ -245,6 +237,23 @@ export const tracesRepository = {
     ]);
   },
 
+  /**
+   * A run's effective totals recomputed from its llm spans (unless the client reported them): after
+   * a Prefactor span write that brought tokens or a cost. Recomputed rather than added to, so a
+   * lost update heals with the run's next one.
+   */
+  async refreshTotals(sql: SqlDriver, accountId: string, runId: string): Promise<void> {
+    await sql.query(
+      `UPDATE agent_instances i SET
+         total_tokens = CASE WHEN i.tokens_explicit THEN i.total_tokens ELSE s.tokens END,
+         total_cost_usd = CASE WHEN i.cost_explicit THEN i.total_cost_usd ELSE s.cost END, updated_at = now()
+       FROM (SELECT SUM(total_tokens)::bigint AS tokens, SUM(cost_usd) AS cost FROM spans
+             WHERE account_id = $1 AND agent_instance_id = $2 AND schema_name = 'llm') s
+       WHERE i.account_id = $1 AND i.id = $2 AND NOT (i.tokens_explicit AND i.cost_explicit)`,
+      [accountId, runId],
+    );
+  },
+
   // The dashboard's reads run on the plain driver (runSql): they are the hot reads, and Prisma's
   // per-query machinery cost more than the queries. Casts keep every value's type as declared.
 
@@ -272,24 +281,31 @@ export const tracesRepository = {
    * Up to `limit` spans of a run in waterfall order (started_at, else inserted_at, ascending, then
    * id), after `after`; input, output and metadata summarised by the database.
    */
-  listSpanPage(sql: SqlDriver, accountId: string, traceId: string, after: SpanPosition | null, limit: number) {
+  listSpanPage(sql: SqlDriver, accountId: string, traceId: string, after: SpanPosition | null, limit: number, payloads: boolean) {
     const sortKey = Prisma.sql`COALESCE(started_at, inserted_at)`;
     const start = after === null ? Prisma.empty : Prisma.sql`AND (${sortKey}, id) > (${after.startedAt}::timestamptz, ${after.id})`;
-    // The page is chosen on keys alone, so only its own spans' JSON is ever turned into text.
-    return runSql<SpanPageRow>(sql, Prisma.sql`
-      SELECT ${SPAN_COLUMNS},
+    // Without payloads no JSON column is read at all: the tree of a large run for a waterfall.
+    const json = payloads
+      ? Prisma.sql`
         ${summarised(Prisma.sql`s.payload`, Prisma.sql`t.payload`)} AS payload,
         ${summarised(Prisma.sql`s.result_payload`, Prisma.sql`t.result_payload`)} AS "resultPayload",
         ${summarised(Prisma.sql`s.metadata`, Prisma.sql`t.metadata`)} AS metadata,
         COALESCE(octet_length(t.payload) > ${AV_TRUNCATE_OVER_BYTES} OR octet_length(t.result_payload) > ${AV_TRUNCATE_OVER_BYTES}
-          OR octet_length(t.metadata) > ${AV_TRUNCATE_OVER_BYTES}, false) AS truncated
+          OR octet_length(t.metadata) > ${AV_TRUNCATE_OVER_BYTES}, false) AS truncated`
+      : Prisma.sql`NULL::jsonb AS payload, NULL::jsonb AS "resultPayload", NULL::jsonb AS metadata, true AS truncated`;
+    const text = payloads
+      ? Prisma.sql`CROSS JOIN LATERAL (SELECT s.payload::text AS payload, s.result_payload::text AS result_payload, s.metadata::text AS metadata OFFSET 0) t`
+      : Prisma.empty;
+    // The page is chosen on keys alone, so only its own spans' JSON is ever turned into text.
+    return runSql<SpanPageRow>(sql, Prisma.sql`
+      SELECT ${SPAN_COLUMNS}, ${json}
       FROM (
         SELECT id, ${sortKey} AS sort_key FROM spans
         WHERE account_id = ${accountId} AND agent_instance_id = ${traceId} ${start}
         ORDER BY ${sortKey} ASC, id ASC LIMIT ${limit}
       ) page
       JOIN spans s ON s.account_id = ${accountId} AND s.id = page.id
-      CROSS JOIN LATERAL (SELECT s.payload::text AS payload, s.result_payload::text AS result_payload, s.metadata::text AS metadata OFFSET 0) t
+      ${text}
       ORDER BY page.sort_key ASC, page.id ASC`);
   },
 

@@ -47,4 +47,37 @@ describe("GET /api/v1/dashboard/traces/{trace_id}: summaries and validation verd
     expect(span?.summary).toBeNull();
     expect(span?.payload_validation).toEqual({ status: "unchecked", errors: [] });
   });
+
+  it("leaves the payloads out with span_payloads=none, marking every span truncated, for the same spans in the same pages", async () => {
+    const run = await startedInstance(ctx);
+    const a = api(ctx);
+    for (let i = 0; i < 5; i++) {
+      const span = await a.post("/agent_spans", {
+        details: { agent_instance_id: run.id, schema_name: "llm", status: "active", payload: { model: "gpt-4o", prompt: `p${i}` }, started_at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() },
+      });
+      await a.post(`/agent_spans/${span.body.details.id}/finish`, { status: "complete", result_payload: { response: "ok" } }).expect(200);
+    }
+    const read = async (query: string) => {
+      const pages = [];
+      let cursor: string | null = "";
+      while (cursor !== null) {
+        const res = await ctx.http().get(`/api/v1/dashboard/traces/${run.id}?span_limit=2${query}${cursor ? `&span_cursor=${encodeURIComponent(cursor)}` : ""}`).set(bearer(ctx.token)).expect(200);
+        const page = AvTraceDetailSchema.parse(res.body);
+        pages.push(page);
+        cursor = page.next_span_cursor;
+      }
+      return pages.flatMap((p) => p.spans);
+    };
+    const full = await read("");
+    const lean = await read("&span_payloads=none");
+    expect(lean.map((s) => s.span_id)).toEqual(full.map((s) => s.span_id));
+    expect(full).toHaveLength(5);
+    for (const [i, span] of lean.entries()) {
+      expect(span).toMatchObject({ input: null, output: null, metadata: null, truncated: true, summary: `gpt-4o: p${i} → ok` });
+      expect(full[i]).toMatchObject({ input: { model: "gpt-4o", prompt: `p${i}` }, truncated: false });
+      expect(span.payload_validation).toEqual(full[i]!.payload_validation);
+    }
+    const bad = await ctx.http().get(`/api/v1/dashboard/traces/${run.id}?span_payloads=some`).set(bearer(ctx.token));
+    expect(bad.status).toBe(400);
+  });
 });

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  AgentSpanListSchema,
+  AgentSpanResponseSchema,
+  AvCompareAgentsResponseSchema,
   AvTraceBatchResponseSchema,
   AvTraceDetailSchema,
   ErrorEnvelopeSchema,
@@ -9,6 +12,7 @@ import {
 } from "@spyglass/contracts";
 import { costOf, priceOf } from "../../src/domain/prices/service.js";
 import { avKey, bearer, traceItem } from "../helpers/agentvista.js";
+import { api, startedInstance } from "../helpers/prefactor.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 
 let ctx: TestContext;
@@ -101,5 +105,32 @@ describe("model price table", () => {
     expect(ModelPriceDeletedResponseSchema.parse(deleted.body).details).toEqual({ type: "model_price", id: override.id, deleted: true });
     const after = await ingestOne(llmTrace("my-own-model", { input: 1000, output: 0 }));
     expect(after.spans[0]!.cost_usd).toBeNull();
+  });
+
+  it("reads model and tokens from Prefactor payloads, prices them, and keeps the run's totals (dashboard, compare-agents)", async () => {
+    const a = api(ctx);
+    const run = await startedInstance(ctx, { agent_version: { name: "prefactor-priced", external_identifier: "1.0.0" } });
+    // OpenAI-style usage in the result, the model in the payload.
+    const created = await a.post("/agent_spans", { details: { agent_instance_id: run.id, schema_name: "llm", status: "active", payload: { model: "gpt-4o", prompt: "Hi" } } });
+    const spanId = AgentSpanResponseSchema.parse(created.body).details.id;
+    expect(created.body.details).toMatchObject({ model: "gpt-4o", cost_usd: null, total_tokens: null });
+    const finished = await a.post(`/agent_spans/${spanId}/finish`, { result_payload: { response: "Hello", token_usage: { prompt_tokens: 1000, completion_tokens: 200, total_tokens: 1200 } } });
+    expect(AgentSpanResponseSchema.parse(finished.body).details).toMatchObject({ model: "gpt-4o", input_tokens: 1000, output_tokens: 200, total_tokens: 1200, cost_usd: "0.004500", cost_computed: true });
+    // Anthropic-style usage, created finished.
+    await a.post("/agent_spans", {
+      details: { agent_instance_id: run.id, schema_name: "llm", status: "complete", payload: { model: "claude-sonnet-4-20250514", prompt: "Hi" }, result_payload: { response: "Hey", usage: { input_tokens: 2000, output_tokens: 100 } } },
+    }).expect(200);
+    // A span that names no usage reads exactly as before.
+    const plain = await a.post("/agent_spans", { details: { agent_instance_id: run.id, schema_name: "tool", status: "active", payload: { name: "lookup" } } });
+    expect(Object.keys(plain.body.details)).not.toContain("model");
+
+    const list = AgentSpanListSchema.parse((await a.get(`/agent_spans?agent_instance_id=${run.id}`)).body).summaries;
+    expect(list.find((x) => x.payload.model === "claude-sonnet-4-20250514")).toMatchObject({ input_tokens: 2000, output_tokens: 100, total_tokens: 2100, cost_usd: "0.007500", cost_computed: true });
+    await a.post(`/agent_instance/${run.id}/finish`, {}).expect(200);
+
+    const trace = AvTraceDetailSchema.parse((await ctx.http().get(`/api/v1/dashboard/traces/${run.id}`).set(bearer(ctx.token))).body);
+    expect(trace).toMatchObject({ total_tokens: 3300, total_cost_usd: "0.012000" });
+    const compare = await ctx.http().get("/api/v1/dashboard/traces/compare-agents").query({ agent_a: "prefactor-priced", agent_b: "priced" }).set(bearer(ctx.token));
+    expect(AvCompareAgentsResponseSchema.parse(compare.body).agents[0]).toMatchObject({ total_tokens: 3300, total_cost: 0.012 });
   });
 });

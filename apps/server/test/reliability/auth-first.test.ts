@@ -6,9 +6,9 @@
  */
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AvErrorSchema, ErrorEnvelopeSchema } from "@spyglass/contracts";
+import { AvErrorSchema, ErrorEnvelopeSchema, OtlpStatusSchema } from "@spyglass/contracts";
 import { createTestContext, type TestContext } from "../helpers/context.js";
-import { listOperations, fillPath } from "../helpers/openapi.js";
+import { fillPath, listOperations, type Operation } from "../helpers/openapi.js";
 
 const FAILURE_LIMIT = 5;
 
@@ -26,10 +26,8 @@ afterAll(async () => {
 /** ~5 MB of valid JSON (just under the default body limit) in ~5 KB of gzip. */
 const bomb = gzipSync(Buffer.from(`{"traces":[],"pad":"${" ".repeat(5_000_000)}"}`));
 
-function envelope(path: string, body: unknown) {
-  return path.startsWith("/api/v1/traces") || path.startsWith("/api/v1/dashboard") || path.startsWith("/api/v1/agents") || path.startsWith("/api/v1/me")
-    ? AvErrorSchema.parse(body)
-    : ErrorEnvelopeSchema.parse(body);
+function envelope(op: Operation, body: unknown) {
+  return op.dialect === "agentvista" ? AvErrorSchema.parse(body) : op.dialect === "otlp" ? OtlpStatusSchema.parse(body) : ErrorEnvelopeSchema.parse(body);
 }
 
 describe("authentication comes before the body", () => {
@@ -46,7 +44,7 @@ describe("authentication comes before the body", () => {
         if (auth) req = req.set("Authorization", auth);
         const res = await req.send(bomb);
         expect(res.status, `${op.method} ${op.path}`).toBe(401);
-        envelope(op.path, res.body);
+        envelope(op, res.body);
         requests++;
       }
     }
@@ -82,6 +80,7 @@ describe("failed authentications per address", () => {
       await limited.http().get("/api/v1/agent").set("Authorization", bad),
       await limited.http().get("/api/v1/dashboard/traces"),
       await limited.http().post("/api/v1/traces/batch").set("Content-Type", "application/json").set("Content-Encoding", "gzip").send(bomb),
+      await limited.http().post("/v1/traces").set("Content-Type", "application/json").send("{}"),
     ];
     for (const [i, res] of refused.entries()) {
       expect(res.status, `refused ${i}`).toBe(429);
@@ -90,6 +89,7 @@ describe("failed authentications per address", () => {
     }
     expect(ErrorEnvelopeSchema.parse(refused[0]!.body)).toMatchObject({ code: "rate_limited" });
     AvErrorSchema.parse(refused[1]!.body);
+    OtlpStatusSchema.parse(refused[3]!.body);
     // A token this process already knows keeps working from the same address.
     await limited.http().get("/api/v1/ping").set("Authorization", `Bearer ${limited.token}`).expect(200);
     await limited.http().get("/api/v1/dashboard/traces").set("Authorization", `Bearer ${limited.token}`).expect(200);

@@ -11,11 +11,12 @@ import type { AddressInfo } from "node:net";
 import { Writable } from "node:stream";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AvErrorSchema, ErrorEnvelopeSchema } from "@spyglass/contracts";
+import { AvErrorSchema, ErrorEnvelopeSchema, OtlpStatusSchema } from "@spyglass/contracts";
 import { createApp } from "../../src/app.js";
 import { loadConfig } from "../../src/config.js";
 import { openDatabase, type Database } from "../../src/db/database.js";
 import { decodePfid, generatePfid } from "../../src/domain/shared/pfid.js";
+import { runIdOfTrace, spanIdOf } from "../../src/domain/traces/otel.js";
 import { createLogger } from "../../src/http/logging.js";
 import { createServices, type Services } from "../../src/services.js";
 import { freshTrace } from "../helpers/agentvista.js";
@@ -174,7 +175,9 @@ describe.skipIf(!bin)("PostgreSQL stopped and started while clients ingest throu
     const avKey = (await spyglass.services.accounts.issueToken({ secretPrefix: "av_", accountId: (await spyglass.services.accounts.authenticate(TOKEN)).accountId, name: "outage", scopes: ["read", "write"] })).secret;
 
     /** One request; a 503 is checked (Retry-After, envelope) and answered with a retry by the caller. */
-    async function call(method: string, path: string, body: unknown, token: string, dialect: "prefactor" | "agentvista") {
+    type Dialect = "prefactor" | "agentvista" | "otlp";
+    const envelopes = { prefactor: ErrorEnvelopeSchema.strict(), agentvista: AvErrorSchema.strict(), otlp: OtlpStatusSchema.strict().refine((s) => s.code === 14) };
+    async function call(method: string, path: string, body: unknown, token: string, dialect: Dialect) {
       if (++requests > MAX_REQUESTS) stopping = true;
       const res = await fetch(`${spyglass.base}${path}`, {
         method,
@@ -186,7 +189,7 @@ describe.skipIf(!bin)("PostgreSQL stopped and started while clients ingest throu
       statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       if (res.status === 503) {
         if (!/^[1-9]\d*$/.test(res.headers.get("retry-after") ?? "")) problems.push(`503 without Retry-After on ${path}`);
-        const envelope = dialect === "prefactor" ? ErrorEnvelopeSchema.strict().safeParse(json) : AvErrorSchema.strict().safeParse(json);
+        const envelope = envelopes[dialect].safeParse(json);
         if (!envelope.success) problems.push(`503 outside the ${dialect} envelope on ${path}: ${JSON.stringify(json)}`);
       } else if (res.status < 200 || res.status >= 300) {
         problems.push(`${res.status} on ${method} ${path}: ${JSON.stringify(json)}`);
@@ -197,7 +200,7 @@ describe.skipIf(!bin)("PostgreSQL stopped and started while clients ingest throu
     }
 
     /** Sent again after a 503 (sooner than Retry-After asks, to keep the test short) until acknowledged. */
-    async function untilAcknowledged(method: string, path: string, body: unknown, token: string, dialect: "prefactor" | "agentvista") {
+    async function untilAcknowledged(method: string, path: string, body: unknown, token: string, dialect: Dialect) {
       for (let attempt = 0; attempt < 400; attempt++) {
         const out = await call(method, path, body, token, dialect);
         if (out.status !== 503) return out.body;
@@ -250,6 +253,26 @@ describe.skipIf(!bin)("PostgreSQL stopped and started while clients ingest throu
       }
     }
 
+    async function otlpLoop() {
+      while (!stopping) {
+        const traceId = randomBytes(16).toString("hex");
+        const startNs = BigInt(Date.now() - 5000) * 1_000_000n;
+        const spans = Array.from({ length: 3 }, (_, i) => ({
+          traceId,
+          spanId: randomBytes(8).toString("hex"),
+          name: `op ${i}`,
+          kind: 1,
+          startTimeUnixNano: String(startNs),
+          endTimeUnixNano: String(startNs + 1_000_000n),
+        }));
+        const body = { resourceSpans: [{ resource: { attributes: [{ key: "service.name", value: { stringValue: "outage-otel" } }] }, scopeSpans: [{ scope: { name: "test" }, spans }] }] };
+        // An OpenTelemetry exporter sends the same request again after a 503 (it does not after a 500).
+        const out = await untilAcknowledged("POST", "/v1/traces", body, TOKEN, "otlp");
+        if (out.partialSuccess) problems.push(`OTLP export answered ${JSON.stringify(out)}`);
+        else for (const span of spans) ackedSpans.set(spanIdOf(traceId, span.spanId), runIdOfTrace(traceId));
+      }
+    }
+
     // Readiness, sampled all along, against the outage windows.
     const readiness: { at: number; status: number }[] = [];
     const outages: { from: number; to: number }[] = [];
@@ -293,7 +316,7 @@ describe.skipIf(!bin)("PostgreSQL stopped and started while clients ingest throu
     partition = decodePfid((generated.details as { pfids: string[] }).pfids[0]!).partition;
     const started = Date.now();
     try {
-      await Promise.all([outagesLoop(), watchReadiness, prefactorLoop(0), prefactorLoop(1), agentvistaLoop(0), agentvistaLoop(1)]);
+      await Promise.all([outagesLoop(), watchReadiness, prefactorLoop(0), prefactorLoop(1), agentvistaLoop(0), agentvistaLoop(1), otlpLoop()]);
       const elapsed = Date.now() - started;
 
       expect(problems).toEqual([]);

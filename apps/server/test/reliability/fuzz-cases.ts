@@ -312,7 +312,9 @@ export function catalogue(p: Prepared, limits: { token: string; bodyLimit: numbe
   add("over the body limit", oversized(bodyLimit).plain, both, exact(413));
   add("over the body limit", oversized(bodyLimit).gzipBomb, both, { ...exact(413), headers: { ...json, "Content-Encoding": "gzip" } });
   add("bad compression", Buffer.from("this is not gzip"), both, { ...exact(400), headers: { ...json, "Content-Encoding": "gzip" } });
-  add("bad compression", jsonBytes(base), both, { ...exact(400), headers: { ...json, "Content-Encoding": "compress" } });
+  // OTLP answers an encoding it does not speak with 415, as its specification (and RFC 9110) says;
+  // the two JSON dialects keep the 400 their clients know.
+  add("bad compression", jsonBytes(base), both, { ...exact(op.dialect === "otlp" ? 415 : 400), headers: { ...json, "Content-Encoding": "compress" } });
 
   for (const ct of CONTENT_TYPES) {
     add("wrong content type", ct.body(base), both, { headers: ct.type ? { "Content-Type": ct.type } : {}, ...(ct.exact && p.api ? { exact: ct.exact } : {}) });

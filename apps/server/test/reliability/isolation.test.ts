@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AvErrorSchema, ErrorEnvelopeSchema } from "@spyglass/contracts";
+import { AvErrorSchema, ErrorEnvelopeSchema, OtlpStatusSchema } from "@spyglass/contracts";
 import { bearer, traceItem } from "../helpers/agentvista.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
 import { listOperations, type Operation } from "../helpers/openapi.js";
@@ -38,6 +38,9 @@ beforeAll(async () => {
   A.trace = trace.trace.trace_id as string;
   A.avSpan = (trace.spans[0] as { span_id: string }).span_id;
   A.avAgent = (await ctx.http().get(`/api/v1/dashboard/traces/${A.trace}`).set(bearer(ctx.token)).expect(200)).body.agent_id;
+  A.modelPrice = (
+    await a.post("/model_prices", { details: { model_pattern: "a-model", input_per_million: "1", output_per_million: "2" } }).expect(201)
+  ).body.details.id;
   A.avKey = (await ctx.http().post("/api/v1/me/api-keys/").set(bearer(ctx.token)).send({ name: "a-key", scopes: ["read"] }).expect(201)).body.id;
 });
 afterAll(async () => {
@@ -61,6 +64,7 @@ function resourceOf(path: string): string {
     [/^\/api\/v1\/dashboard\/traces\//, "trace"],
     [/^\/api\/v1\/agents\//, "avAgent"],
     [/^\/api\/v1\/me\/api-keys\//, "avKey"],
+    [/^\/api\/v1\/model_prices\//, "modelPrice"],
   ];
   const hit = rules.find(([re]) => re.test(path));
   if (!hit) throw new Error(`isolation matrix: no resource of account A for ${path}; add it to resourceOf()`);
@@ -93,12 +97,14 @@ function send(op: Operation, path: string, token: string, body?: unknown) {
 function expectNotFound(op: Operation, res: { status: number; body: unknown }) {
   expect(res.status, `${op.method.toUpperCase()} ${op.path}: ${JSON.stringify(res.body)}`).toBe(404);
   if (op.dialect === "agentvista") expect(Object.keys(AvErrorSchema.parse(res.body))).toEqual(["detail"]);
+  else if (op.dialect === "otlp") OtlpStatusSchema.parse(res.body);
   else expect(ErrorEnvelopeSchema.parse(res.body).code).toBe("not_found");
 }
 
 function expectForbidden(op: Operation, res: { status: number; body: unknown }) {
   expect(res.status, `${op.method.toUpperCase()} ${op.path}: ${JSON.stringify(res.body)}`).toBe(403);
   if (op.dialect === "agentvista") AvErrorSchema.parse(res.body);
+  else if (op.dialect === "otlp") OtlpStatusSchema.parse(res.body);
   else expect(ErrorEnvelopeSchema.parse(res.body).code).toBe("not_permitted");
 }
 
@@ -230,6 +236,9 @@ describe("scopes", () => {
     createApiToken: { details: { token_scope: "account" } },
     ingestTraceBatch: { traces: [traceItem({ agent: "scoped" })] },
     createAvApiKey: { scopes: ["read"] },
+    createModelPriceOverride: { details: { model_pattern: "scoped", input_per_million: "1", output_per_million: "2" } },
+    exportOtlpTraces: { resourceSpans: [] },
+    exportOtlpTracesAgentvistaPath: { resourceSpans: [] },
   });
   /** Prefactor's ping answers any valid token (its SDKs check their token with it at start-up). */
   const ANY_SCOPE = new Set(["ping"]);

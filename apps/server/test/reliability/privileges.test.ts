@@ -147,12 +147,14 @@ describe("expired idempotency records", () => {
   const count = (prefix: string) => ctx.db.prisma.idempotencyRecord.count({ where: { key: { startsWith: `${prefix}-` } } });
 
   it("are purged in bounded batches, live ones kept", async () => {
-    await insertRecords("purge-old", 1_203, new Date(Date.now() - 3_600_000));
-    await insertRecords("purge-live", 5, new Date(Date.now() + 3_600_000));
+    // Purged as of two hours from now: records the background purge (as of now) leaves alone.
+    const later = new Date(Date.now() + 2 * 3_600_000);
+    await insertRecords("purge-old", 1_203, new Date(Date.now() + 3_600_000));
+    await insertRecords("purge-live", 5, new Date(Date.now() + 3 * 3_600_000));
     // Two batches of 500 at most: the rest waits for the next purge.
-    expect(await ctx.services.idempotency.purgeExpired(new Date(), 500, 2)).toBe(1_000);
+    expect(await ctx.services.idempotency.purgeExpired(later, 500, 2)).toBe(1_000);
     expect(await count("purge-old")).toBe(203);
-    expect(await ctx.services.idempotency.purgeExpired(new Date(), 500, 2)).toBe(203);
+    expect(await ctx.services.idempotency.purgeExpired(later, 500, 2)).toBe(203);
     expect(await count("purge-old")).toBe(0);
     expect(await count("purge-live")).toBe(5);
   });
@@ -247,7 +249,7 @@ describe("an agent_deployment token", () => {
     ["/agents/{id}/runs", `/agents/${other.agent}/runs`],
   ];
   /** GETs that carry no agent's data (or need the admin scope a deployment token lacks). */
-  const ACCOUNT_WIDE = ["/ping", "/account", "/environment", "/environment/{id}", "/api_token", "/api_token/{id}", "/me/api-keys/", "/me/api-keys/ping/"];
+  const ACCOUNT_WIDE = ["/ping", "/account", "/environment", "/environment/{id}", "/model_prices", "/api_token", "/api_token/{id}", "/me/api-keys/", "/me/api-keys/ping/"];
 
   it("reads only its own agent, on every read path of both dialects", async () => {
     const documented = Object.entries(buildOpenApiDocument().paths ?? {})

@@ -4,16 +4,14 @@
  * a bare "unavailable" error (503, retry later) without internals while /readyz reports it.
  */
 import { createHash, randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
 import pg from "pg";
 import request from "supertest";
 import type { Express } from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AvErrorSchema, ErrorEnvelopeSchema, ReadySchema } from "@spyglass/contracts";
-import { createApp } from "../../src/app.js";
 import { hashSecret, sameHash } from "../../src/domain/accounts/tokens.js";
-import { createLogger } from "../../src/http/logging.js";
 import { createTestContext, type TestContext } from "../helpers/context.js";
+import { appLoggingTo } from "../helpers/log-capture.js";
 
 let ctx: TestContext;
 let app: Express;
@@ -22,14 +20,7 @@ const secrets: Record<string, string> = {};
 
 beforeAll(async () => {
   ctx = await createTestContext();
-  // The production logger at info level, writing into memory instead of stdout.
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logLines.push(chunk.toString("utf8"));
-      done();
-    },
-  });
-  app = createApp({ db: ctx.db, config: ctx.config, logger: createLogger("info", sink), services: ctx.services });
+  app = appLoggingTo(ctx, logLines);
   secrets.admin = ctx.token;
   secrets.tenant = (await ctx.newAccount("tenant")).token;
   secrets.avKey = (await ctx.services.accounts.issueToken({ accountId: ctx.accountId, scopes: ["read", "write"], secretPrefix: "av_" })).secret;

@@ -44,7 +44,8 @@ describe("security headers", () => {
 
   it("are on the system routes, unknown paths and refused bodies", async () => {
     for (const path of ["/healthz", "/readyz", "/openapi.json", "/nowhere", "/api/v1/nowhere", "/api/v1/dashboard/nowhere"]) {
-      expectApiHeaders(await ctx.http().get(path), path);
+      // (A browser asking for HTML outside the API gets the dashboard, with its own CSP: below.)
+      expectApiHeaders(await ctx.http().get(path).set("Accept", "application/json"), path);
     }
     const huge = await ctx
       .http()
@@ -54,6 +55,18 @@ describe("security headers", () => {
       .send(`{"traces":[],"pad":"${"x".repeat(6 * 1024 * 1024)}"}`);
     expect(huge.status).toBe(413);
     expectApiHeaders(huge, "413");
+  });
+
+  it("the dashboard's pages keep the shared headers under their own CSP", async () => {
+    for (const path of ["/", "/runs/some-run"]) {
+      const res = await ctx.http().get(path).set("Accept", "text/html");
+      expect(res.status, path).toBe(200);
+      expect(res.headers["content-security-policy"], path).toContain("frame-ancestors 'none'");
+      expect(res.headers["content-security-policy"], path).not.toContain("unsafe");
+      expect(res.headers["x-frame-options"], path).toBe("DENY");
+      expect(res.headers["x-content-type-options"], path).toBe("nosniff");
+      expect(res.headers["referrer-policy"], path).toBe("no-referrer");
+    }
   });
 
   it("/docs has its own CSP: same-origin scripts and styles only, never framed, and keeps no token", async () => {

@@ -4,31 +4,26 @@ import { useClient } from "../auth";
 import { Async, Empty } from "../components";
 import { formatCost, formatDuration, formatPercent, formatTokens } from "../format";
 import { navigate, useLocation, withQuery } from "../router";
+import { winner } from "../compare";
 import { useAgents } from "./Runs";
 
 type Stats = Schemas["AvAgentComparison"];
 
-/** Each row: how to show it, and which direction is better (none: just shown). */
-const ROWS: { label: string; value: (s: Stats) => number | null; show: (v: number | null) => string; better?: "higher" | "lower" }[] = [
+/** Each row: how to show it, which direction is better (none: just shown), and whether 0 means "not reported". */
+const ROWS: { label: string; value: (s: Stats) => number | null; show: (v: number | null) => string; better?: "higher" | "lower"; usage?: true }[] = [
   { label: "Runs", value: (s) => s.total_runs, show: (v) => (v ?? 0).toLocaleString() },
   { label: "Success rate", value: (s) => s.success_rate, show: formatPercent, better: "higher" },
   { label: "Error rate", value: (s) => s.error_rate, show: formatPercent, better: "lower" },
   { label: "Successful runs", value: (s) => s.successful_runs, show: (v) => (v ?? 0).toLocaleString() },
   { label: "Failed runs", value: (s) => s.failed_runs, show: (v) => (v ?? 0).toLocaleString() },
-  { label: "Avg cost / run", value: (s) => s.avg_cost_per_run, show: formatCost, better: "lower" },
+  { label: "Avg cost / run", value: (s) => s.avg_cost_per_run, show: formatCost, better: "lower", usage: true },
   { label: "Total cost", value: (s) => s.total_cost, show: formatCost },
   { label: "Avg duration", value: (s) => s.avg_duration_ms, show: formatDuration, better: "lower" },
   { label: "p50 duration", value: (s) => s.p50_duration_ms, show: formatDuration, better: "lower" },
   { label: "p95 duration", value: (s) => s.p95_duration_ms, show: formatDuration, better: "lower" },
-  { label: "Avg tokens / run", value: (s) => s.avg_tokens_per_run, show: formatTokens, better: "lower" },
+  { label: "Avg tokens / run", value: (s) => s.avg_tokens_per_run, show: formatTokens, better: "lower", usage: true },
   { label: "Total tokens", value: (s) => s.total_tokens, show: formatTokens },
 ];
-
-/** Which side wins a row: 0, 1, or null for a tie, a missing value or a row without a direction. */
-export function winner(a: number | null, b: number | null, better?: "higher" | "lower"): 0 | 1 | null {
-  if (!better || a === null || b === null || a === b) return null;
-  return (better === "higher") === a > b ? 0 : 1;
-}
 
 export function ComparePage() {
   const client = useClient();
@@ -95,7 +90,7 @@ function Comparison({ stats }: { stats: Stats[] }) {
   const [left, right] = stats as [Stats, Stats];
   return (
     <>
-      <div className="table-wrap">
+      <div className="table-wrap compare-wrap">
         <table className="data compare">
           <caption className="sr-only">Agent figures side by side; the better value of each row is marked.</caption>
           <thead>
@@ -109,7 +104,7 @@ function Comparison({ stats }: { stats: Stats[] }) {
             {ROWS.map((row) => {
               const va = row.value(left);
               const vb = row.value(right);
-              const win = winner(va, vb, row.better);
+              const win = winner(va, vb, row.better, row.usage);
               return (
                 <tr key={row.label}>
                   <th scope="row">{row.label}</th>

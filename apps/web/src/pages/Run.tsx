@@ -21,10 +21,10 @@ export function useTrace(traceId: string) {
     queryKey: ["trace", traceId],
     queryFn: async () => {
       const path = { trace_id: traceId };
-      const first = await unwrap(client.GET("/api/v1/dashboard/traces/{trace_id}", { params: { path, query: { span_limit: SPAN_PAGE } } }));
+      const first = await unwrap(client.GET("/api/v1/dashboard/traces/{trace_id}", { params: { path, query: { span_limit: SPAN_PAGE, span_payloads: "none" } } }));
       const spans = [...first.spans];
       for (let cursor = first.next_span_cursor; cursor !== null; ) {
-        const page = await unwrap(client.GET("/api/v1/dashboard/traces/{trace_id}", { params: { path, query: { span_limit: SPAN_PAGE, span_cursor: cursor } } }));
+        const page = await unwrap(client.GET("/api/v1/dashboard/traces/{trace_id}", { params: { path, query: { span_limit: SPAN_PAGE, span_cursor: cursor, span_payloads: "none" } } }));
         spans.push(...page.spans);
         cursor = page.spans.length ? page.next_span_cursor : null;
       }

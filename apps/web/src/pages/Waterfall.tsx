@@ -137,10 +137,10 @@ export function Waterfall({ trace, selectedId, onSelect }: { trace: Trace; selec
     <section className="waterfall card" aria-label="Waterfall">
       <div className="wf-toolbar">
         <label className="wf-search">
-          <span className="sr-only">Find spans</span>
+          <span className="sr-only">Find spans by name, type, model or summary</span>
           <input
             type="search"
-            placeholder="Find spans (name, type, model, summary)"
+            placeholder="Find spans (press /)"
             value={search}
             onChange={(e) => setSearch(e.target.value)}
             onKeyDown={(e) => {

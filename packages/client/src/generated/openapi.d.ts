@@ -1348,6 +1348,16 @@ export interface components {
             started_at: string | null;
             finished_at: string | null;
             payload_validation: components["schemas"]["PayloadValidation"];
+            /** @description Read from the payloads (`model`), or as reported through another dialect; present when known */
+            model?: string | null;
+            /** @description From `token_usage.prompt_tokens` or `usage.input_tokens`; present when known */
+            input_tokens?: number | null;
+            output_tokens?: number | null;
+            total_tokens?: number | null;
+            /** @description USD, 6 decimal places; present when known */
+            cost_usd?: string | null;
+            /** @description cost_usd was computed from the model price table (no cost was reported) */
+            cost_computed?: boolean;
             inserted_at: string;
             updated_at: string;
         };
@@ -6841,6 +6851,8 @@ export interface operations {
                 span_limit?: number;
                 /** @description next_span_cursor of the previous page (opaque); absent = first page */
                 span_cursor?: string;
+                /** @description none: every span's input, output and metadata come as null with truncated true (a waterfall needs only the tree; getTraceSpan has a span whole). Default full */
+                span_payloads?: "full" | "none";
             };
             header?: never;
             path: {

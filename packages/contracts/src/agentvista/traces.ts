@@ -230,6 +230,10 @@ export const AvTraceDetailSchema = z.object({
 export const AvTraceDetailQuerySchema = z.object({
   span_limit: queryInt(1, AV_SPAN_PAGE_MAX).optional().openapi({ description: `Spans per page, 1..${AV_SPAN_PAGE_MAX} (default ${AV_SPAN_PAGE_DEFAULT})` }),
   span_cursor: z.string().min(1).max(512).optional().openapi({ description: "next_span_cursor of the previous page (opaque); absent = first page" }),
+  span_payloads: z.enum(["full", "none"]).optional().openapi({
+    description:
+      "none: every span's input, output and metadata come as null with truncated true (a waterfall needs only the tree; getTraceSpan has a span whole). Default full",
+  }),
 });
 export type AvTraceDetailQuery = z.infer<typeof AvTraceDetailQuerySchema>;
 

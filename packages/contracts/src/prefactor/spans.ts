@@ -30,6 +30,12 @@ export const AgentSpanSchema = z
     started_at: z.string().nullable(),
     finished_at: z.string().nullable(),
     payload_validation: PayloadValidationSchema,
+    model: z.string().nullable().optional().openapi({ description: "Read from the payloads (`model`), or as reported through another dialect; present when known" }),
+    input_tokens: z.number().int().nullable().optional().openapi({ description: "From `token_usage.prompt_tokens` or `usage.input_tokens`; present when known" }),
+    output_tokens: z.number().int().nullable().optional(),
+    total_tokens: z.number().int().nullable().optional(),
+    cost_usd: z.string().regex(/^-?\d+\.\d{6}$/).nullable().optional().openapi({ description: "USD, 6 decimal places; present when known" }),
+    cost_computed: z.boolean().optional().openapi({ description: "cost_usd was computed from the model price table (no cost was reported)" }),
     inserted_at: z.string(),
     updated_at: z.string(),
   })

@@ -70,6 +70,9 @@ export function registerTraceRoutes(av: Router, services: Services): void {
       else errors.push({ index, traceId: claimedTraceId(raw), message: checked.message });
     });
     const outcome = await services.traceIngest.ingestBatch(auth, valid);
+    for (const e of outcome.errors) {
+      if (e.detail) req.log.warn({ index: e.index, traceId: e.traceId, detail: e.detail }, "the database refused a value of a trace");
+    }
     const all = [...errors, ...outcome.errors].sort((a, b) => a.index - b.index);
     respond(res, 200, AvTraceBatchResponseSchema, {
       accepted: outcome.accepted.length,
@@ -125,7 +128,7 @@ export function registerTraceRoutes(av: Router, services: Services): void {
     requireScope(auth, "read");
     const traceId = traceIdOf(req);
     const q = parseInput(AvTraceDetailQuerySchema, req.query, "query");
-    const page = await services.traces.get(auth, traceId, { limit: q.span_limit ?? AV_SPAN_PAGE_DEFAULT, cursor: q.span_cursor });
+    const page = await services.traces.get(auth, traceId, { limit: q.span_limit ?? AV_SPAN_PAGE_DEFAULT, cursor: q.span_cursor, payloads: q.span_payloads !== "none" });
     respond(res, 200, AvTraceDetailSchema, {
       ...presentTrace(page.trace),
       span_count: page.spanCount,

@@ -8,6 +8,7 @@ import { authenticate } from "../../http/auth.js";
 import { checkJsonText } from "../../http/body.js";
 import { authOf } from "../../http/context.js";
 import { prepareError, toAppError } from "../../http/errors.js";
+import { refuseWritesWithoutSpace } from "../../http/ingress.js";
 import { rateLimit } from "../../http/rate-limit.js";
 import type { Services } from "../../services.js";
 import { decodeJson, decodeProtobuf, encodeResponse, encodeStatus, type Encoding } from "./wire.js";
@@ -87,12 +88,13 @@ export function otlpRouter(services: Services, config: Config): Router {
   const router = Router();
   const handlers: RequestHandler[] = [
     // Who is asking is settled from the headers, before any byte of the body is read or inflated.
-    authenticate(services.accounts),
+    authenticate(services.accounts, { failures: services.authFailures }),
     rateLimit(services.rateLimiter),
     (req, _res, next) => {
       requireScope(authOf(req), "write");
       next();
     },
+    refuseWritesWithoutSpace(services),
     acceptedBody,
     // body-parser inflates gzip as it reads and counts the inflated bytes against the limit, so a
     // gzip bomb is cut off at the limit instead of being inflated whole.

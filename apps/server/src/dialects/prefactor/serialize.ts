@@ -127,6 +127,17 @@ export function toSpan(span: Row<"Span">, title: string, withSummary: boolean): 
     updated_at: iso(span.updatedAt),
   };
   if (finished) out.result_payload = (span.resultPayload ?? null) as Record<string, unknown> | null;
+  // Usage only where there is some, so spans without it read exactly as Prefactor's.
+  if (span.model !== null || span.totalTokens !== null || span.costUsd !== null) {
+    Object.assign(out, {
+      model: span.model,
+      input_tokens: span.inputTokens,
+      output_tokens: span.outputTokens,
+      total_tokens: span.totalTokens,
+      cost_usd: span.costUsd === null ? null : span.costUsd.toFixed(6),
+      cost_computed: span.costComputed,
+    });
+  }
   if (withSummary) out.summary = span.summary;
   return out;
 }

@@ -1,10 +1,17 @@
 import type { Prisma } from "../../db/database.js";
+import type { SpanUsageColumns } from "../../model/rows.js";
 import type { SpanWrite } from "../../repositories/traces.js";
 import { modelPricesRepository, type ModelPriceOverrideRow } from "../../repositories/model-prices.js";
 import { notFound } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
 import type { AuthContext } from "../accounts/service.js";
 import { PRICE_TABLE, type ModelPrice } from "./table.js";
+import type { SpanUsage } from "./usage.js";
+
+/** What pricing reads and writes of a span. */
+export type Priceable = Pick<SpanWrite, "id" | "model" | "inputTokens" | "outputTokens" | "costUsd" | "costComputed" | "startedAt">;
+
+
 
 /** How long a process reuses an account's overrides before reading them again (other replicas' changes). */
 const OVERRIDES_TTL_MS = 10_000;
@@ -108,7 +115,7 @@ export class PriceService {
    * valid at the span's start, and marks it computed. `cachedInput` gives a span's input tokens
    * read from a prompt cache, where its client said.
    */
-  async price(accountId: string, spans: SpanWrite[], cachedInput: (span: SpanWrite) => number | null = () => null): Promise<void> {
+  async price(accountId: string, spans: Priceable[], cachedInput: (span: Priceable) => number | null = () => null): Promise<void> {
     const unpriced = spans.filter((s) => s.costUsd === null && s.model !== null && (s.inputTokens !== null || s.outputTokens !== null));
     if (unpriced.length === 0) return;
     const overrides = await this.overrides(accountId);
@@ -118,6 +125,13 @@ export class PriceService {
       span.costUsd = costOf(price, span.inputTokens ?? 0, span.outputTokens ?? 0, cachedInput(span) ?? 0);
       span.costComputed = true;
     }
+  }
+
+  /** A span's usage priced: the cost and whether it was computed (null when there is no price). */
+  async priceUsage(accountId: string, usage: SpanUsage, startedAt: Date): Promise<SpanUsageColumns> {
+    const write: Priceable = { id: "", model: usage.model, inputTokens: usage.inputTokens, outputTokens: usage.outputTokens, costUsd: null, costComputed: false, startedAt: startedAt.toISOString() };
+    await this.price(accountId, [write]);
+    return { ...usage, costUsd: write.costUsd, costComputed: write.costComputed };
   }
 
   async createOverride(auth: AuthContext, input: Omit<ModelPrice, "provider"> & { provider: string | null }): Promise<PriceOverride> {

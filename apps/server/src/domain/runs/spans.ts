@@ -14,6 +14,10 @@ import { AppError, invalidAction, notFound } from "../shared/app-error.js";
 import { generatePfid } from "../shared/pfid.js";
 import { clientInstant } from "../shared/time.js";
 import type { EventQuota, EventReservation } from "../usage/quota.js";
+import type { PriceService } from "../prices/service.js";
+import type { SpanUsageColumns } from "../../model/rows.js";
+import { usageOf } from "../prices/usage.js";
+import { tracesRepository } from "../../repositories/traces.js";
 import type { InstancesService } from "./instances.js";
 import { terminatedError } from "./instances.js";
 import { TERMINAL_SPAN_STATUSES, type SpanStatus } from "../../model/status.js";
@@ -109,10 +113,24 @@ export class SpansService {
     private readonly spanTypes: SpanTypeCache,
     private readonly strict: boolean,
     private readonly quota: EventQuota,
+    private readonly prices: PriceService,
     private readonly transaction: SqlTransaction | null = null,
     /** See activityMarkEveryMs: span writes are activity that keeps their run from being swept. */
     private readonly activityEveryMs = 60_000,
   ) {}
+
+  /** Model and tokens the payloads name, priced at `startedAt`; null when they name none. */
+  private async usage(auth: AuthContext, startedAt: Date, ...payloads: (JsonObject | null)[]): Promise<SpanUsageColumns | null> {
+    const usage = usageOf(...payloads);
+    return usage ? this.prices.priceUsage(auth.accountId, usage, startedAt) : null;
+  }
+
+  /** A run's totals are the sums over its llm spans: refreshed when one brought tokens or a cost. */
+  private async afterUsage(auth: AuthContext, runId: string, schemaName: string, usage: SpanUsageColumns | null, sql: SqlDriver): Promise<void> {
+    if (usage && schemaName === "llm" && (usage.totalTokens !== null || usage.costUsd !== null)) {
+      await tracesRepository.refreshTotals(sql, auth.accountId, runId);
+    }
+  }
 
   /** Whether together() is available: on PostgreSQL, not on the embedded database. */
   get canWriteTogether(): boolean {
@@ -318,6 +336,7 @@ export class SpansService {
 
     const id = input.id ?? generatePfid(auth.partition);
     const title = type?.title ?? input.schema_name;
+    const usage = await this.usage(auth, startedAt ?? now, payload, result);
     const events = await this.quota.reserve(auth.accountId, 1, now);
     const span = await spansRepository.createGuarded(sql, {
       accountId: auth.accountId,
@@ -334,6 +353,7 @@ export class SpansService {
       startedAt,
       finishedAt,
       durationMs: startedAt && finishedAt ? finishedAt.getTime() - startedAt.getTime() : null,
+      usage,
       at: now,
       activityEveryMs: this.activityEveryMs,
     }, recordOf(idem, title), tokenCheck(auth)).catch(async (error: unknown) => {
@@ -346,6 +366,7 @@ export class SpansService {
       throw await this.whyNotCreated(auth, input, id, db);
     }
     stored?.(events);
+    await this.afterUsage(auth, input.agent_instance_id, input.schema_name, usage, sql);
     if (!terminal) this.open.remember(auth.accountId, span, run.agentSchemaVersionId);
     return { span, title };
   }
@@ -408,6 +429,7 @@ export class SpansService {
     const issues = type && result ? [...previous, ...this.check(type, span.schemaName, "result_payload", result)] : previous;
 
     const title = type?.title ?? span.name ?? span.schemaName;
+    const usage = await this.usage(auth, startedAt ?? at, payload, result);
     const finished = await spansRepository.finish(
       sql,
       auth.accountId,
@@ -422,13 +444,16 @@ export class SpansService {
         summary: summarize(type, payload, result),
         payloadValidation: verdict(issues, Boolean(type)),
         at: new Date(),
+        usage,
         activityEveryMs: this.activityEveryMs,
       },
       span,
       recordOf(idem, title),
       tokenCheck(auth),
     );
-    return finished ? { span: finished, title } : null;
+    if (!finished) return null;
+    await this.afterUsage(auth, span.agentInstanceId, span.schemaName, usage, sql);
+    return { span: finished, title };
   }
 }
 

@@ -16,6 +16,8 @@ export class PeriodicTask {
     private readonly intervalMs: number,
     private readonly work: () => Promise<void>,
     private readonly logger?: Logger,
+    /** While it answers true, ticks are skipped (the embedded database's disk is nearly full). */
+    private readonly paused: () => boolean = () => false,
   ) {}
 
   start(): void {
@@ -32,7 +34,7 @@ export class PeriodicTask {
   }
 
   private tick(): void {
-    if (this.inFlight) return;
+    if (this.inFlight || this.paused()) return;
     this.inFlight = this.work()
       .then(() => {
         if (this.failing) this.logger?.info({ failedRuns: this.failing }, `${this.name}s work again`);

@@ -4,10 +4,10 @@ import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { SqlDriver } from "../../db/database.js";
 import { retryWriteConflicts, sqlState } from "../../db/transient.js";
-import { tracesRepository, type SpanWrite } from "../../repositories/traces.js";
+import { tracesRepository } from "../../repositories/traces.js";
 import type { AuthContext } from "../accounts/service.js";
 import type { CatalogService } from "../catalog/service.js";
-import type { PriceService } from "../prices/service.js";
+import type { Priceable, PriceService } from "../prices/service.js";
 import type { EventQuota } from "../usage/quota.js";
 import { metrics } from "../../metrics.js";
 import { generatePfid } from "../shared/pfid.js";
@@ -18,6 +18,8 @@ export interface BatchError {
   index: number;
   traceId: string | null;
   message: string;
+  /** Why the database refused the trace, in its own words: to be logged with the request id, never sent. */
+  detail?: string;
 }
 
 export interface BatchOutcome {
@@ -30,6 +32,16 @@ function sqlMessage(error: unknown): string {
   if (typeof (error as { code?: unknown }).code === "string" && error instanceof Error) return error.message;
   const cause = (error as { meta?: { driverAdapterError?: { cause?: { originalMessage?: unknown } } } }).meta?.driverAdapterError?.cause;
   return typeof cause?.originalMessage === "string" ? cause.originalMessage : "value out of range";
+}
+
+/** What the client reads when the database refused a value of a trace: never the database's own text. */
+export const UNSTORABLE_TRACE_MESSAGE = "could not store trace: a value is out of range, too long or not storable";
+/** The prefix of spyglass_ingest_traces' reason for a trace the database refused a value of (then its error text). */
+const DATABASE_REFUSAL = "could not store trace: ";
+
+/** A rejection as the client sees it; `detail` (the database's text) is for the operator's log only. */
+function rejection(idx: number, reason: string): { idx: number; reason: string; detail?: string } {
+  return reason.startsWith(DATABASE_REFUSAL) ? { idx, reason: UNSTORABLE_TRACE_MESSAGE, detail: reason.slice(DATABASE_REFUSAL.length) } : { idx, reason };
 }
 
 /**
@@ -94,7 +106,8 @@ export class TraceIngestService {
 
   async ingestBatch(auth: AuthContext, items: { index: number; item: AvTraceBatchItem }[], now = new Date()): Promise<BatchOutcome> {
     const errors: BatchError[] = [];
-    const reject = (t: { index: number; traceId: string | null }, message: string) => errors.push({ index: t.index, traceId: t.traceId, message });
+    const reject = (t: { index: number; traceId: string | null }, message: string, detail?: string) =>
+      errors.push({ index: t.index, traceId: t.traceId, message, ...(detail ? { detail } : {}) });
 
     const traces: NormalizedTrace[] = [];
     for (const { index, item } of items) {
@@ -135,9 +148,10 @@ export class TraceIngestService {
   private async store(
     auth: AuthContext,
     traces: NormalizedTrace[],
-    reject: (t: { index: number; traceId: string | null }, message: string) => void,
+    /** `detail`: the database's own text, for the log only. */
+    reject: (t: { index: number; traceId: string | null }, message: string, detail?: string) => void,
     now: Date,
-    cachedInput?: (span: SpanWrite) => number | null,
+    cachedInput?: (span: Priceable) => number | null,
   ): Promise<number[]> {
     // Events are the spans received; the whole batch is refused when it does not fit the month.
     const reservation = await this.quota.reserve(auth.accountId, traces.reduce((sum, t) => sum + t.spans.length, 0), now);
@@ -161,11 +175,11 @@ export class TraceIngestService {
       // Runs in id order: concurrent batches take their row locks in the same order.
       writable.sort((a, b) => (a.traceId < b.traceId ? -1 : a.traceId > b.traceId ? 1 : a.index - b.index));
       const agents = [...new Set(writable.map((t) => t.agentName))].map((name) => ({ name, newId: generatePfid(auth.partition) }));
-      const rejected = new Map<number, string>();
-      for (const r of await this.write(auth, agents, writable)) rejected.set(r.idx, r.reason);
+      const rejected = new Map<number, { reason: string; detail?: string }>();
+      for (const r of await this.write(auth, agents, writable)) rejected.set(r.idx, rejection(r.idx, r.reason));
       for (const trace of writable) {
-        const message = rejected.get(trace.index);
-        if (message !== undefined) reject(trace, message);
+        const refused = rejected.get(trace.index);
+        if (refused !== undefined) reject(trace, refused.reason, refused.detail);
         else {
           accepted.push(trace.index);
           stored += trace.spans.length;
@@ -236,7 +250,7 @@ export class TraceIngestService {
       return await retryWriteConflicts(() => this.gate.run(() => tracesRepository.ingestBatch(this.sql, auth.accountId, agents, traces)));
     } catch (error) {
       if (sqlState(error)?.startsWith("22")) {
-        if (traces.length === 1) return [{ idx: traces[0]!.index, reason: `could not store trace: ${sqlMessage(error)}` }];
+        if (traces.length === 1) return [{ idx: traces[0]!.index, reason: `${DATABASE_REFUSAL}${sqlMessage(error)}` }];
         const results: { idx: number; reason: string }[] = [];
         for (const trace of traces) results.push(...(await this.write(auth, agents.filter((a) => a.name === trace.agentName), [trace])));
         return results;

@@ -139,12 +139,12 @@ function errorMessageOf(span: OtelSpan): string {
   return text(exception?.attributes["exception.message"]) ?? text(exception?.attributes["exception.type"]) ?? "error";
 }
 
-/** What a span tells about money: the model and token counts to price, and a reported cost. */
-export interface SpanUsage {
+/** Input tokens a span says were read from a prompt cache (priced at the cached-input price). */
+export interface CacheUsage {
   cachedInputTokens: number | null;
 }
 
-function spanWriteOf(span: OtelSpan): { write: SpanWrite; usage: SpanUsage } {
+function spanWriteOf(span: OtelSpan): { write: SpanWrite; usage: CacheUsage } {
   const a = span.attributes;
   const started = instantOf(span.startTimeUnixNano);
   const endNanos = BigInt(span.endTimeUnixNano) > BigInt(span.startTimeUnixNano) ? span.endTimeUnixNano : span.startTimeUnixNano;
@@ -199,7 +199,7 @@ function spanWriteOf(span: OtelSpan): { write: SpanWrite; usage: SpanUsage } {
 export interface OtelTrace extends NormalizedTrace {
   /** Spans received for this trace (a re-sent one counts again): what partial_success counts. */
   received: number;
-  usage: Map<string, SpanUsage>;
+  usage: Map<string, CacheUsage>;
 }
 
 /**
@@ -219,7 +219,7 @@ export function otelTraces(spans: OtelSpan[]): OtelTrace[] {
     const root = list.find((s) => s.parentSpanId === null);
     const head = root ?? list[0]!;
     const byId = new Map<string, SpanWrite>();
-    const usage = new Map<string, SpanUsage>();
+    const usage = new Map<string, CacheUsage>();
     let earliest = head.startTimeUnixNano;
     for (const span of list) {
       const { write, usage: u } = spanWriteOf(span);

@@ -32,6 +32,8 @@ function decodeCursor(cursor: string): SpanPosition {
 export interface SpanPageRequest {
   limit: number;
   cursor?: string;
+  /** false: the spans without input, output and metadata (marked truncated). */
+  payloads: boolean;
 }
 
 export interface PageRequest {
@@ -80,7 +82,7 @@ export class TracesService {
     const [trace, spanCount, firstChunk] = await Promise.all([
       tracesRepository.findTrace(this.sql, auth.accountId, traceId),
       tracesRepository.countSpans(this.sql, auth.accountId, traceId),
-      this.spanChunk(auth, traceId, start, page.limit),
+      this.spanChunk(auth, traceId, start, page),
     ]);
     if (!trace || !canSeeAgent(auth, trace.agentId)) throw notFound("trace");
     const spans: SpanPageRow[] = [];
@@ -95,13 +97,13 @@ export class TracesService {
       }
       if (chunk.length <= want) return { trace, spanCount, spans, nextCursor: null };
       if (spans.length === page.limit) return { trace, spanCount, spans, nextCursor: encodeCursor(spans.at(-1)!) };
-      chunk = await this.spanChunk(auth, traceId, spans.at(-1)!, page.limit - spans.length);
+      chunk = await this.spanChunk(auth, traceId, spans.at(-1)!, { ...page, limit: page.limit - spans.length });
     }
   }
 
   /** The next chunk of a page, one span more than it takes, to tell whether another follows. */
-  private spanChunk(auth: AuthContext, traceId: string, after: SpanPosition | null, remaining: number) {
-    return tracesRepository.listSpanPage(this.sql, auth.accountId, traceId, after, Math.min(remaining, SPAN_CHUNK) + 1);
+  private spanChunk(auth: AuthContext, traceId: string, after: SpanPosition | null, remaining: SpanPageRequest) {
+    return tracesRepository.listSpanPage(this.sql, auth.accountId, traceId, after, Math.min(remaining.limit, SPAN_CHUNK) + 1, remaining.payloads);
   }
 
   /** One span of a trace, whole; 404 when either is not the caller's. */

@@ -28,12 +28,13 @@ export class StaleRunSweeper {
     private readonly prisma: Prisma,
     private readonly config: Pick<Config, "RUN_TIMEOUT_MS" | "SWEEP_INTERVAL_MS">,
     logger?: Logger,
+    paused?: () => boolean,
   ) {
     this.task = new PeriodicTask("stale-run sweep", config.SWEEP_INTERVAL_MS, async () => {
       const swept = await this.sweepStaleRuns();
       metrics.staleRunsSwept(swept.runs);
       if (swept.runs > 0) logger?.info(swept, "timed out stale runs");
-    }, logger);
+    }, logger, paused);
   }
 
   /** One sweep as of `now`; tests call it directly instead of waiting for the timer. */
