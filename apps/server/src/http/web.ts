@@ -38,20 +38,23 @@ const MISSING = `<!doctype html>
  */
 export function webRouter(webDir: string): Router {
   const router = Router();
+  // The dashboard's CSP only on what the dashboard serves: a request that falls through (an unknown
+  // path asked for as JSON) keeps the API's.
   const csp = routeCsp(DASHBOARD_CSP);
-  router.use((req, res, next) => (NOT_CLIENT_ROUTES.test(req.path) ? next() : csp(req, res, next)));
   const indexFile = path.join(webDir, "index.html");
   const built = existsSync(indexFile);
   const index = built ? readFileSync(indexFile, "utf8") : MISSING;
 
   const assets = express.static(path.join(webDir, "assets"), { index: false, immutable: true, maxAge: "365d" });
-  router.use("/assets", assets, (_req, res) => {
+  router.use("/assets", csp, assets, (_req, res) => {
     res.status(404).type("text").send("no such asset\n");
   });
   const page: RequestHandler = (req, res, next) => {
     if (NOT_CLIENT_ROUTES.test(req.path) || !req.accepts("html")) return next();
-    res.setHeader("Cache-Control", "no-cache");
-    res.type("html").send(index);
+    csp(req, res, () => {
+      res.setHeader("Cache-Control", "no-cache");
+      res.type("html").send(index);
+    });
   };
   router.get("/index.html", page);
   // Top-level files (the favicon): short-lived, as their names carry no hash.

@@ -52,8 +52,11 @@ export function prefactorRouter(services: Services, config: Config): Router {
     sendAccount(res, await services.accounts.getAccount(auth.accountId));
   });
   router.patch("/account", async (req, res) => {
+    // The scope first: a caller without it learns nothing from the body's validation.
+    const auth = authOf(req);
+    requireScope(auth, "admin");
     const { details } = parseInput(AccountUpdateSchema, req.body);
-    sendAccount(res, await services.accounts.setRetention(authOf(req), details.retention_days));
+    sendAccount(res, await services.accounts.setRetention(auth, details.retention_days));
   });
 
   registerCatalogRoutes(router, services);
